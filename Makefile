@@ -1,0 +1,60 @@
+# The two commands of the README:
+#   make run    set up and run the whole platform (embedded defaults unless DATABASE_URL/REDIS_URL)
+#   make test   set up and run every check and the full test suite against Postgres and Redis
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev services lint checks pytest migrate demo clean lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+## make run: migrate, seed the demo, then web + Celery worker + beat in one terminal (Ctrl-C stops all)
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	PORT=$(PORT) $(BIN)/honcho --procfile Procfile.dev start
+
+services:
+	scripts/ensure-services
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+checks: install-dev services
+	DJANGO_SETTINGS_MODULE=ekomi.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	scripts/check-deploy
+
+pytest: install-dev services
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## make test: lint, migrations and deploy checks, then the whole suite (exit non-zero on failure)
+test: lint checks pytest
+
+## make lock: re-pin every dependency after changing pyproject.toml
+lock: install-dev
+	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe -o requirements/base.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --extra dev -o requirements/dev.txt pyproject.toml
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

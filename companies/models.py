@@ -1,0 +1,216 @@
+"""Companies (tenants), their people, shops, API keys and product catalogue (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from companies.tenancy import TenantModel
+
+
+class UserManager(BaseUserManager):
+    """Logins are by email address (R2: first name, last name, email)."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person: company staff (via memberships) or platform staff (``is_staff``)."""
+
+    username = None
+    email = models.EmailField(_("email address"), unique=True)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Company(models.Model):
+    """The tenant: a business (001 §3.2) with users, shops, a contract and invoices."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked")
+        ENDED = "ended", _("contract ended")
+
+    name = models.CharField(max_length=200)
+    street = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, default="DE", help_text="ISO 3166-1 alpha-2")
+    vat_id = models.CharField("VAT ID", max_length=20, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"), name="company_country_iso2"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    """R2: owner (everything incl. billing and users), manager (daily work), viewer (read)."""
+
+    OWNER = "owner", _("owner")
+    MANAGER = "manager", _("manager")
+    VIEWER = "viewer", _("viewer")
+
+
+class Membership(TenantModel):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "user"], name="membership_unique_user"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) at company {self.company_id}"
+
+
+class Shop(TenantModel):
+    """One review database (004 §2.5): its own credentials, certificate page, seal and widget."""
+
+    class DelayBasis(models.TextChoices):
+        ORDER = "order", _("order date")
+        DELIVERY = "delivery", _("delivery date, else order date")
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    website = models.URLField(blank=True)
+    logo = models.ImageField(upload_to="logos/", blank=True)
+    default_locale = models.CharField(max_length=8, default="en")
+    # Invitation schedule (R7, 004 §6.6).
+    invitation_delay_days = models.PositiveSmallIntegerField(
+        default=settings.INVITATION_DEFAULT_DELAY_DAYS, validators=[MaxValueValidator(90)]
+    )
+    delay_basis = models.CharField(
+        max_length=16, choices=DelayBasis.choices, default=DelayBasis.ORDER
+    )
+    reminder_count = models.PositiveSmallIntegerField(
+        default=settings.INVITATION_DEFAULT_REMINDERS, validators=[MaxValueValidator(3)]
+    )
+    reminder_interval_days = models.PositiveSmallIntegerField(
+        default=settings.INVITATION_DEFAULT_REMINDER_INTERVAL_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    # R14: reviews written on the certificate page without an order, labelled everywhere.
+    non_transaction_reviews_enabled = models.BooleanField(default=False)
+    # eKomi-style interface credentials (API v3): the id is public, the password is hashed.
+    interface_id = models.CharField(max_length=32, unique=True)
+    interface_password_hash = models.CharField(max_length=128)
+    went_live_at = models.DateTimeField(
+        null=True, blank=True, help_text="first order received (R32)"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Target of the composite (shop, company) foreign keys of shop-owned rows.
+            models.UniqueConstraint(fields=["id", "company"], name="shop_id_company_key"),
+            models.CheckConstraint(
+                condition=Q(reminder_count__lte=3), name="shop_reminder_count_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(invitation_delay_days__lte=90), name="shop_delay_max"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "name"], name="shop_company_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(TenantModel):
+    """A shop's REST API key. Shown once at creation; only its SHA-256 is stored (R3)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=12, unique=True, help_text="identifies the key in logs")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["company", "shop"], name="apikey_company_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Product(TenantModel):
+    """An item a shop sells (004 §2.19), identified by the shop's own ``product_id``."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
+    product_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=500)
+    brand = models.CharField(max_length=200, blank=True)
+    gtin = models.CharField("GTIN", max_length=14, blank=True)
+    mpn = models.CharField("MPN", max_length=100, blank=True)
+    sku = models.CharField("SKU", max_length=100, blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
+    link = models.URLField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "product_id"], name="product_unique_per_shop"),
+            models.UniqueConstraint(fields=["id", "company"], name="product_id_company_key"),
+            models.CheckConstraint(
+                condition=Q(gtin="") | Q(gtin__regex=r"^[0-9]{8,14}$"), name="product_gtin_digits"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "shop", "name"], name="product_company_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.product_id})"

@@ -1,0 +1,26 @@
+"""Root URLs. The public paths are a contract with other software (DESIGN.md §5)."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ekomi import views
+
+admin.site.site_header = "Review platform staff"
+admin.site.site_title = "Review platform staff"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("ekomi.api_urls")),
+    path("c/", include("seals.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += [path("_dev/mail/", views.mailbox, name="dev-mailbox")]
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

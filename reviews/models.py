@@ -1,0 +1,136 @@
+"""Reviews and their version history (DESIGN.md §2, rules R12-R16)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from companies.models import Product, Shop
+from companies.tenancy import TenantModel
+from invitations.models import Invitation
+
+
+class Rating(models.IntegerChoices):
+    """R12 / 004 §2.15: the five stars and their words."""
+
+    INADEQUATE = 1, _("inadequate")
+    UNSATISFACTORY = 2, _("unsatisfactory")
+    SATISFACTORY = 3, _("satisfactory")
+    GOOD = 4, _("good")
+    VERY_GOOD = 5, _("very good")
+
+
+_REVIEW_STATUSES: list[str] = []  # filled from Review.Status below
+
+
+class Review(TenantModel):
+    """A star rating with a comment about the shop (merchant) or one product (004 §2.2)."""
+
+    class Kind(models.TextChoices):
+        MERCHANT = "merchant", _("merchant review")
+        PRODUCT = "product", _("product review")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting check")
+        HELD = "held", _("held for a moderator")
+        PUBLISHED = "published", _("published")
+        UNPUBLISHED = "unpublished", _("unpublished")
+        DELETED = "deleted", _("deleted")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="reviews")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    # Transaction-based reviews come through an invitation (004 §2.3). The link is cut when an
+    # evaluator's data is erased; the flag keeps the review's kind for the average.
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
+    is_transaction_based = models.BooleanField(default=True)
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    # R16: for customer dialogue only, never shown publicly.
+    dialogue_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="merchant", product__isnull=True)
+                | Q(kind="product", product__isnull=False),
+                name="review_product_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(invitation__isnull=True) | Q(is_transaction_based=True),
+                name="review_invitation_is_transaction",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=_REVIEW_STATUSES), name="review_status_valid"
+            ),
+            # R13: one merchant review per invitation and at most one per product.
+            models.UniqueConstraint(
+                fields=["invitation"],
+                condition=Q(kind="merchant"),
+                name="review_one_merchant_per_invitation",
+            ),
+            models.UniqueConstraint(
+                fields=["invitation", "product"],
+                condition=Q(kind="product"),
+                name="review_one_per_product_per_invitation",
+            ),
+            models.UniqueConstraint(fields=["id", "company"], name="review_id_company_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["company", "shop", "status", "-submitted_at"], name="review_company_shop"
+            ),
+            # The 12-month average (R24) reads published transaction-based reviews by date.
+            models.Index(
+                fields=["shop", "submitted_at"],
+                name="review_average_window",
+                condition=Q(status="published", is_transaction_based=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.rating}★ ({self.status})"
+
+
+class ReviewVersion(TenantModel):
+    """One text of a review: an edit replaces the public text, the history stays (R15)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["review", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "version"], name="reviewversion_unique"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="reviewversion_rating_1_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "review"], name="reviewversion_company")]
+
+    def __str__(self) -> str:
+        return f"review {self.review_id} v{self.version}"
+
+
+_REVIEW_STATUSES.extend(Review.Status.values)

@@ -1,0 +1,77 @@
+"""Shared fixtures. Every test module that touches tenant data has an outsider:
+``company`` and ``other_company`` (STYLE.md 8)."""
+
+from __future__ import annotations
+
+import pytest
+from django_scopes import scopes_disabled
+
+from companies.models import Role
+from companies.services import api_key_create
+from tests import factories
+
+
+@pytest.fixture
+def company(db):
+    return factories.CompanyFactory(name="ACME-A Trading")
+
+
+@pytest.fixture
+def other_company(db):
+    return factories.CompanyFactory(name="BETA-B Retail")
+
+
+@pytest.fixture
+def shop(company):
+    return factories.ShopFactory(company=company, name="ACME-A Shop", slug="acme-a-shop")
+
+
+@pytest.fixture
+def other_shop(other_company):
+    return factories.ShopFactory(company=other_company, name="BETA-B Shop", slug="beta-b-shop")
+
+
+@pytest.fixture
+def owner(company):
+    return factories.MembershipFactory(company=company, role=Role.OWNER).user
+
+
+@pytest.fixture
+def other_owner(other_company):
+    return factories.MembershipFactory(company=other_company, role=Role.OWNER).user
+
+
+@pytest.fixture
+def api_key(shop):
+    """The plaintext API key of ``shop`` (shown once at creation)."""
+    return api_key_create(shop=shop, name="test")[1]
+
+
+@pytest.fixture
+def other_api_key(other_shop):
+    return api_key_create(shop=other_shop, name="test")[1]
+
+
+@pytest.fixture
+def api_client(api_key):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def other_api_client(other_api_key):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_api_key}")
+    return client
+
+
+@pytest.fixture
+def unscoped():
+    """Tests inspect rows across tenants on purpose."""
+    with scopes_disabled():
+        yield

@@ -1,0 +1,143 @@
+"""Factories that keep a whole object graph inside one company (STYLE.md 9).
+
+Every shop-owned factory derives ``company`` from its shop (``SelfAttribute``), so a test cannot
+build a row that mixes tenants by accident. Rows are written through ``unscoped()`` managers:
+tests set up data across tenants on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.utils import timezone
+
+from companies.models import ApiKey, Company, Membership, Product, Role, Shop, User
+from companies.services import hash_secret
+from invitations.models import Invitation, InvitationLink, Order, OrderItem, new_token
+from reviews.models import Review
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        manager = model_class._default_manager
+        if hasattr(manager, "unscoped"):
+            return manager.unscoped().create(*args, **kwargs)
+        return manager.create(*args, **kwargs)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = "Alex"
+    last_name = "Example"
+    password = factory.django.Password("correct horse battery staple")
+    email_confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    country = "DE"
+
+
+class MembershipFactory(TenantFactory):
+    class Meta:
+        model = Membership
+
+    company = factory.SubFactory(CompanyFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.OWNER
+
+
+class ShopFactory(TenantFactory):
+    class Meta:
+        model = Shop
+
+    company = factory.SubFactory(CompanyFactory)
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+    interface_id = factory.Sequence(lambda n: str(500000 + n))
+    interface_password_hash = factory.LazyFunction(lambda: hash_secret("interface-password"))
+
+
+class ShopOwnedFactory(TenantFactory):
+    class Meta:
+        abstract = True
+
+    shop = factory.SubFactory(ShopFactory)
+    company = factory.SelfAttribute("shop.company")
+
+
+class ApiKeyFactory(ShopOwnedFactory):
+    class Meta:
+        model = ApiKey
+
+    prefix = factory.Sequence(lambda n: f"{n:08x}")
+    key_hash = factory.Sequence(lambda n: hash_secret(f"key-{n}"))
+
+
+class ProductFactory(ShopOwnedFactory):
+    class Meta:
+        model = Product
+
+    product_id = factory.Sequence(lambda n: f"SKU-{n}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+
+
+class OrderFactory(ShopOwnedFactory):
+    class Meta:
+        model = Order
+
+    order_id = factory.Sequence(lambda n: f"ORDER-{n}")
+    ordered_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=8))
+
+
+class OrderItemFactory(ShopOwnedFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory, shop=factory.SelfAttribute("..shop"))
+    product = factory.SubFactory(ProductFactory, shop=factory.SelfAttribute("..shop"))
+
+
+class InvitationFactory(ShopOwnedFactory):
+    class Meta:
+        model = Invitation
+
+    order = factory.SubFactory(OrderFactory, shop=factory.SelfAttribute("..shop"))
+    email = factory.Sequence(lambda n: f"customer{n}@example.net")
+    first_name = "Kim"
+    last_name = "Customer"
+    due_at = factory.LazyFunction(timezone.now)
+
+
+class InvitationLinkFactory(ShopOwnedFactory):
+    class Meta:
+        model = InvitationLink
+
+    invitation = factory.SubFactory(InvitationFactory, shop=factory.SelfAttribute("..shop"))
+    token_hash = factory.LazyFunction(lambda: new_token()[1])
+    purpose = InvitationLink.Purpose.INVITATION
+
+
+class ReviewFactory(ShopOwnedFactory):
+    class Meta:
+        model = Review
+
+    kind = Review.Kind.MERCHANT
+    invitation = factory.SubFactory(InvitationFactory, shop=factory.SelfAttribute("..shop"))
+    rating = 5
+    comment = "Quick delivery, well packed."
+    status = Review.Status.PUBLISHED
+    submitted_at = factory.LazyFunction(timezone.now)
+    published_at = factory.SelfAttribute("submitted_at")
