@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from companies.models import ApiKey, Company, Membership, Product, Role, Shop, User
+from companies.tenancy import cross_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,9 @@ def shop_create(
         interface_password_hash=hash_secret(password),
         **settings,
     )
-    shop.full_clean(exclude=["logo", "interface_password_hash"])
+    # Slug and interface id are unique across all companies, so validation must see them all.
+    with cross_tenant():
+        shop.full_clean(exclude=["logo", "interface_password_hash"])
     shop.save()
     return shop, password
 

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from companies.views_api import ProductViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter(trailing_slash=False)
 router.register("products", ProductViewSet, basename="product")
 
 urlpatterns = router.urls

@@ -34,7 +34,7 @@ def displayed_average(*, count: int, total: int) -> Decimal | None:
     if count == 0:
         return None
     tenths = (10 * total) // count
-    return Decimal(tenths) / 10
+    return Decimal(tenths).scaleb(-1)  # exponent -1: always one decimal, e.g. 1.0
 
 
 def reviews_needed_for(*, count: int, total: int, tier: str) -> int | None:

@@ -75,3 +75,13 @@ def unscoped():
     """Tests inspect rows across tenants on purpose."""
     with scopes_disabled():
         yield
+
+
+@pytest.fixture
+def unused_tcp_port():
+    """A local port nothing listens on (bound, read, released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
