@@ -44,7 +44,7 @@ def test_it_answers_another_companys_product_like_a_missing_one(api_client, othe
 
 
 def test_it_never_changes_another_companys_product(api_client, shop, other_shop):
-    """TI-2: a PUT with a foreign product_id creates the caller's own row; the other is untouched."""
+    """TI-2: a PUT with a foreign product_id makes the caller's own row; theirs is untouched."""
     theirs = factories.ProductFactory(shop=other_shop, product_id="B-1", name="BETA-B secret")
     response = api_client.put("/api/v1/products/B-1", {"name": "hijack"}, format="json")
     assert response.status_code == 201
