@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# Links printed by the demo and put into emails point at the port the platform listens on.
+SITE_URL ?= http://127.0.0.1:$(PORT)
+export SITE_URL
 PYTEST_ARGS ?=
 
 .PHONY: run test install install-dev services lint checks pytest migrate demo clean lock
@@ -53,8 +56,8 @@ test: lint checks pytest
 
 ## make lock: re-pin every dependency after changing pyproject.toml
 lock: install-dev
-	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe -o requirements/base.txt pyproject.toml
-	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --extra dev -o requirements/dev.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/base.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

@@ -1,0 +1,455 @@
+"""Django admin for platform staff: every model opens, lists stay cheap, secrets stay hidden,
+moderators stay inside their permissions, and ``create_staff`` (TESTPLAN TI-5(d), R3, R9)."""
+
+from __future__ import annotations
+
+import itertools
+from io import StringIO
+
+import factory
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from companies.models import ApiKey, Membership, Shop, User
+from companies.services import api_key_create, api_key_revoke
+from companies.services_staff import (
+    MODERATORS_GROUP,
+    moderators_group_ensure,
+    staff_user_upsert,
+)
+from invitations.models import InvitationLink
+from reviews.models import Review, ReviewVersion
+from seals.models import SealHistory, SealStatus
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PLATFORM_APPS = ("companies", "invitations", "reviews", "moderation", "seals", "billing")
+MODERATOR_PASSWORD = "moderate-with-care-42"
+
+
+class ReviewVersionFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = ReviewVersion
+
+    review = factory.SubFactory(factories.ReviewFactory, shop=factory.SelfAttribute("..shop"))
+    version = 1
+    rating = factory.SelfAttribute("review.rating")
+    comment = factory.SelfAttribute("review.comment")
+
+
+class SealStatusFactory(factories.ShopOwnedFactory):
+    """One merchant seal per shop, so every row gets its own shop."""
+
+    class Meta:
+        model = SealStatus
+
+    review_count = 60
+    rating_sum = 290
+    tier = "gold"
+    status_as_of = factory.LazyFunction(timezone.localdate)
+
+
+class SealHistoryFactory(SealStatusFactory):
+    class Meta:
+        model = SealHistory
+
+
+_group_names = itertools.count()
+
+# One row of every registered model, inside ``company`` (whose shop is passed in).
+BUILDERS = {
+    "auth.Group": lambda shop: Group.objects.create(name=f"Team {next(_group_names)}"),
+    "companies.User": lambda shop: factories.UserFactory(),
+    "companies.Company": lambda shop: factories.CompanyFactory(),
+    "companies.Membership": lambda shop: factories.MembershipFactory(company=shop.company),
+    "companies.Shop": lambda shop: factories.ShopFactory(company=shop.company),
+    "companies.ApiKey": lambda shop: factories.ApiKeyFactory(shop=shop),
+    "companies.Product": lambda shop: factories.ProductFactory(shop=shop),
+    "invitations.Order": lambda shop: factories.OrderFactory(shop=shop),
+    "invitations.OrderItem": lambda shop: factories.OrderItemFactory(shop=shop),
+    "invitations.Invitation": lambda shop: factories.InvitationFactory(shop=shop),
+    "invitations.InvitationLink": lambda shop: factories.InvitationLinkFactory(shop=shop),
+    "reviews.Review": lambda shop: factories.ReviewFactory(shop=shop),
+    "reviews.ReviewVersion": lambda shop: ReviewVersionFactory(shop=shop),
+    "seals.SealStatus": lambda shop: SealStatusFactory(shop__company=shop.company),
+    "seals.SealHistory": lambda shop: SealHistoryFactory(shop__company=shop.company),
+}
+REGISTERED = sorted(model._meta.label for model in admin.site._registry)
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+@pytest.fixture
+def superuser():
+    return factories.UserFactory(email="root@platform.example", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def moderator():
+    return staff_user_upsert(
+        email="moderator@platform.example", password=MODERATOR_PASSWORD, moderator=True
+    ).user
+
+
+def test_it_registers_every_platform_model():
+    """Every model of our apps has an admin, and this module knows how to build each one."""
+    for label in PLATFORM_APPS:
+        for model in apps.get_app_config(label).get_models():
+            assert model in admin.site._registry, model._meta.label
+    assert set(REGISTERED) == set(BUILDERS)
+
+
+@pytest.mark.parametrize("label", REGISTERED)
+def test_it_opens_the_changelist_and_change_page_of_every_model(client, superuser, shop, label):
+    """Staff open every list and every object, across tenants (the row is in ``company``)."""
+    obj = BUILDERS[label](shop)
+    client.force_login(superuser)
+
+    listing = client.get(changelist_url(obj))
+    assert listing.status_code == 200
+    assert change_url(obj) in listing.content.decode()
+    assert client.get(change_url(obj)).status_code == 200
+
+
+@pytest.mark.parametrize("label", REGISTERED)
+def test_it_lists_many_rows_in_a_bounded_number_of_queries(
+    client, superuser, shop, django_assert_max_num_queries, label
+):
+    """Foreign keys in list columns are joined, not fetched per row (STYLE.md 10)."""
+    for _ in range(6):
+        BUILDERS[label](shop)
+    client.force_login(superuser)
+    # session, user, COUNT of the filtered list, COUNT of all rows (only where the full count
+    # is shown), the page of rows with its joined foreign keys, the choices of one related
+    # filter (the user list's groups). Six more rows fetched one by one would need 6 more.
+    with django_assert_max_num_queries(6):
+        response = client.get(changelist_url(apps.get_model(label)))
+    assert response.status_code == 200
+
+
+def test_it_adds_a_user_by_email_address(client, superuser):
+    """The custom user has no username: the add form asks for the email address, stores it
+    lower-cased like the manager does, and refuses the same address in other case."""
+    client.force_login(superuser)
+    add_url = reverse("admin:companies_user_add")
+    form = {
+        "email": "New.Colleague@Platform.Example",
+        "usable_password": "true",
+        "password1": "a-long-staff-passphrase",
+        "password2": "a-long-staff-passphrase",
+    }
+    assert client.post(add_url, form).status_code == 302
+    user = User.objects.get(email="new.colleague@platform.example")
+    assert user.check_password("a-long-staff-passphrase")
+
+    again = client.post(add_url, {**form, "email": "NEW.colleague@platform.example"})
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    assert User.objects.filter(email__iexact="new.colleague@platform.example").count() == 1
+
+
+def test_it_reads_across_tenants_without_an_active_scope(superuser, shop, other_shop):
+    """The admin names its cross-tenant read (``unscoped()``) instead of relying on the
+    middleware: outside any scope it still lists every company's shops."""
+    request = RequestFactory().get("/admin/companies/shop/")
+    request.user = superuser
+    queryset = admin.site._registry[Shop].get_queryset(request)
+    assert set(queryset) == {shop, other_shop}
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/reviews/review/", "/admin/companies/shop/"])
+def test_it_sends_company_staff_to_the_admin_login(client, owner, shop, path):
+    """TI-5(d): a company owner (not ``is_staff``) gets a redirect to the admin login."""
+    factories.ReviewFactory(shop=shop)
+    client.force_login(owner)
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('admin:login')}?next=")
+
+
+def test_it_shows_a_company_owner_nothing_of_another_company(client, owner, other_shop):
+    """R4/TI-5(d): the admin is no way round tenancy for company staff: the outsider's
+    review page is the same login redirect, with none of its text."""
+    review = factories.ReviewFactory(shop=other_shop, comment="BETA-B secret praise")
+    client.force_login(owner)
+    response = client.get(change_url(review))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert "BETA-B" not in response.content.decode()
+
+
+def test_it_lets_a_moderator_open_reviews(client, moderator, shop):
+    """TI-5: moderators read and change reviews."""
+    review = factories.ReviewFactory(shop=shop, comment="Fast and friendly.")
+    client.force_login(moderator)
+    listing = client.get(changelist_url(Review))
+    assert listing.status_code == 200
+    assert change_url(review) in listing.content.decode()
+    assert client.get(change_url(review)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda shop: factories.UserFactory(), id="user"),
+        pytest.param(lambda shop: Group.objects.create(name="Billing"), id="group"),
+        pytest.param(lambda shop: factories.ApiKeyFactory(shop=shop), id="api-key"),
+        pytest.param(lambda shop: factories.MembershipFactory(company=shop.company), id="member"),
+        pytest.param(lambda shop: factories.InvitationLinkFactory(shop=shop), id="link"),
+    ],
+)
+def test_it_forbids_a_moderator_users_groups_and_api_keys(client, moderator, shop, build):
+    """TI-5(d): a moderator cannot see or edit users, permissions, memberships or API keys."""
+    obj = build(shop)
+    client.force_login(moderator)
+    assert client.get(changelist_url(obj)).status_code == 403
+    assert client.get(change_url(obj)).status_code == 403
+
+
+def test_it_forbids_a_moderator_to_make_themselves_superuser(client, moderator):
+    """TI-5(d): no way to escalate through the user change form."""
+    client.force_login(moderator)
+    response = client.post(
+        change_url(moderator),
+        {"email": moderator.email, "is_active": "on", "is_staff": "on", "is_superuser": "on"},
+    )
+    assert response.status_code == 403
+    moderator.refresh_from_db()
+    assert not moderator.is_superuser
+    assert not moderator.user_permissions.exists()
+
+
+def test_it_logs_a_moderators_change_to_a_review(client, moderator, shop):
+    """TI-5(d): every moderator action writes a LogEntry."""
+    review = factories.ReviewFactory(shop=shop, comment="Call me on 0170 1234567.")
+    client.force_login(moderator)
+    response = client.post(
+        change_url(review),
+        {
+            "status": Review.Status.UNPUBLISHED,
+            "comment": "Call me on ***.",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    review = Review.objects.unscoped().get(pk=review.pk)
+    assert (review.status, review.comment) == (Review.Status.UNPUBLISHED, "Call me on ***.")
+    entry = LogEntry.objects.get(object_id=str(review.pk), content_type__model="review")
+    assert (entry.user, entry.action_flag) == (moderator, CHANGE)
+
+
+def test_it_shows_an_evaluators_email_to_superusers_only(client, superuser, moderator, shop):
+    """R11/R16: moderators work without the evaluator's personal data."""
+    invitation = factories.InvitationFactory(shop=shop, email="kim.customer@example.net")
+    review = factories.ReviewFactory(
+        shop=shop, invitation=invitation, dialogue_email="kim.dialogue@example.net"
+    )
+    client.force_login(moderator)
+    assert "kim.customer@" not in client.get(change_url(invitation)).content.decode()
+    assert "kim.dialogue@" not in client.get(change_url(review)).content.decode()
+    assert "kim.customer@" not in client.get(changelist_url(invitation)).content.decode()
+
+    client.force_login(superuser)
+    assert "kim.customer@" in client.get(change_url(invitation)).content.decode()
+    assert "kim.dialogue@" in client.get(change_url(review)).content.decode()
+    assert "kim.customer@" not in client.get(changelist_url(invitation)).content.decode()
+
+
+def test_it_never_renders_an_api_key_or_its_hash(client, superuser, shop):
+    """R3: the key is shown once at creation; the admin shows neither it nor its hash."""
+    key, raw = api_key_create(shop=shop, name="shop system")
+    client.force_login(superuser)
+    pages = [client.get(changelist_url(ApiKey)), client.get(change_url(key))]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert key.prefix in html
+        assert key.key_hash not in html
+        assert raw not in html
+
+
+def test_it_refuses_to_filter_the_changelist_by_a_hash(client, superuser, shop):
+    """A hash filter in the URL would turn the list into an oracle for the stored hashes."""
+    key, _raw = api_key_create(shop=shop, name="shop system")
+    factories.InvitationLinkFactory(shop=shop)
+    client.force_login(superuser)
+    assert client.get(changelist_url(ApiKey), {"key_hash": key.key_hash}).status_code == 400
+    response = client.get(changelist_url(InvitationLink), {"token_hash__startswith": "a"})
+    assert response.status_code == 400
+    assert client.get(changelist_url(Shop), {"interface_password_hash": "x"}).status_code == 400
+
+
+def test_it_never_renders_a_rating_link_hash(client, superuser, shop):
+    """R9/AU-1: links are stored only as a hash, and the hash stays in the database."""
+    link = factories.InvitationLinkFactory(shop=shop)
+    client.force_login(superuser)
+    for url in (changelist_url(InvitationLink), change_url(link), change_url(link.invitation)):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert link.token_hash not in page.content.decode()
+
+
+def test_it_never_renders_the_interface_password_hash(client, superuser, shop):
+    """R3: the interface password is hashed; its hash is read-only and not even displayed."""
+    client.force_login(superuser)
+    html = client.get(change_url(shop)).content.decode()
+    assert shop.interface_id in html
+    assert shop.interface_password_hash not in html
+
+
+def test_it_revokes_the_selected_keys_only(client, superuser, shop, other_shop):
+    """R3: staff revoke keys of any company; unselected keys keep working."""
+    chosen, _ = api_key_create(shop=shop, name="leaked")
+    foreign, _ = api_key_create(shop=other_shop, name="leaked too")
+    untouched, _ = api_key_create(shop=shop, name="still fine")
+    already, _ = api_key_create(shop=shop, name="old")
+    api_key_revoke(api_key=already)
+    revoked_before = ApiKey.objects.unscoped().get(pk=already.pk).revoked_at
+    client.force_login(superuser)
+
+    response = client.post(
+        changelist_url(ApiKey),
+        {"action": "revoke_keys", "_selected_action": [chosen.pk, foreign.pk, already.pk]},
+        follow=True,
+    )
+
+    assert "Revoked 2 API keys." in response.content.decode()
+    keys = ApiKey.objects.unscoped().in_bulk()
+    assert keys[chosen.pk].revoked_at is not None
+    assert keys[foreign.pk].revoked_at is not None
+    assert keys[untouched.pk].revoked_at is None
+    assert keys[already.pk].revoked_at == revoked_before
+
+
+@pytest.mark.parametrize("model", [SealStatus, SealHistory], ids=["status", "history"])
+def test_it_keeps_computed_seal_values_read_only(client, superuser, shop, model):
+    """R24-R26: averages and tiers come from reviews; not even a superuser edits them here."""
+    build = SealStatusFactory if model is SealStatus else SealHistoryFactory
+    seal = build(shop=shop, tier="gold")
+    client.force_login(superuser)
+    response = client.post(change_url(seal), {"tier": "standard", "review_count": "1"})
+    assert response.status_code == 403
+    assert model.objects.unscoped().get(pk=seal.pk).tier == "gold"
+    add_url = reverse(f"admin:seals_{model._meta.model_name}_add")
+    assert client.get(add_url).status_code == 403
+    delete_url = reverse(f"admin:seals_{model._meta.model_name}_delete", args=[seal.pk])
+    assert client.get(delete_url).status_code == 403
+
+
+def test_it_gives_moderators_no_power_over_accounts_or_keys():
+    """TI-5(d): the Moderators group holds no permission on users, groups, permissions,
+    memberships, API keys or rating links, and can change nothing but reviews."""
+    group = moderators_group_ensure()
+    granted = {
+        (p.content_type.app_label, p.content_type.model, p.codename.split("_")[0])
+        for p in group.permissions.select_related("content_type")
+    }
+    forbidden_models = {
+        ("companies", "user"),
+        ("auth", "group"),
+        ("auth", "permission"),
+        ("companies", "membership"),
+        ("companies", "apikey"),
+        ("invitations", "invitationlink"),
+    }
+    assert not {(app, model) for app, model, _ in granted} & forbidden_models
+    writes = {(app, model) for app, model, action in granted if action != "view"}
+    assert writes == {("reviews", "review")}
+    assert ("reviews", "review", "view") in granted
+
+
+def test_it_restores_the_moderators_permissions_when_run_again():
+    """Safe to run twice: one group, and a permission added by hand is taken away again."""
+    group = moderators_group_ensure()
+    group.permissions.add(Permission.objects.get(codename="change_user"))
+    moderators_group_ensure()
+    assert Group.objects.filter(name=MODERATORS_GROUP).count() == 1
+    assert not group.permissions.filter(codename="change_user").exists()
+
+
+def test_it_creates_a_superuser_and_prints_the_generated_password_once():
+    out = StringIO()
+    call_command("create_staff", "--email", "Ops@Platform.Example", stdout=out)
+
+    user = User.objects.get(email="ops@platform.example")
+    assert (user.is_staff, user.is_superuser, user.is_active) == (True, True, True)
+    output = out.getvalue()
+    password = output.split("Password (shown once, store it now): ")[1].split()[0]
+    assert len(password) >= 20
+    assert output.count(password) == 1
+    assert user.check_password(password)
+    assert not Membership.objects.unscoped().filter(user=user).exists()
+
+
+def test_it_updates_an_existing_user_when_run_again(client, shop):
+    """Running it twice does not crash; the second run changes the role, not the password."""
+    first = StringIO()
+    call_command("create_staff", "--email", "ops@platform.example", stdout=first)
+    password = first.getvalue().split("store it now): ")[1].split()[0]
+
+    second = StringIO()
+    call_command("create_staff", "--email", "ops@platform.example", "--moderator", stdout=second)
+
+    assert "Updated existing staff user ops@platform.example: moderator" in second.getvalue()
+    assert "Password unchanged." in second.getvalue()
+    assert password not in second.getvalue()
+    user = User.objects.get(email="ops@platform.example")
+    assert user.check_password(password)
+    assert not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == [MODERATORS_GROUP]
+    client.force_login(user)
+    assert client.get(changelist_url(Review)).status_code == 200
+    assert client.get(changelist_url(ApiKey)).status_code == 403
+
+    call_command("create_staff", "--email", "ops@platform.example", stdout=StringIO())
+    user.refresh_from_db()
+    assert user.is_superuser
+    assert not user.groups.exists()
+
+
+def test_it_makes_a_company_user_staff_with_the_given_password(owner):
+    out = StringIO()
+    call_command(
+        "create_staff",
+        "--email",
+        owner.email,
+        "--password",
+        "a-long-staff-passphrase",
+        "--moderator",
+        stdout=out,
+    )
+    owner.refresh_from_db()
+    assert owner.is_staff and not owner.is_superuser
+    assert owner.check_password("a-long-staff-passphrase")
+    assert "a-long-staff-passphrase" not in out.getvalue()
+    assert User.objects.filter(email=owner.email).count() == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--email", "not-an-address"], id="bad-email"),
+        pytest.param(["--email", "ops@platform.example", "--password", "123"], id="weak"),
+    ],
+)
+def test_it_refuses_bad_input_without_creating_anyone(args):
+    with pytest.raises(CommandError):
+        call_command("create_staff", *args, stdout=StringIO())
+    assert not User.objects.filter(is_staff=True).exists()
