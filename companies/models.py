@@ -144,6 +144,13 @@ class Shop(TenantModel):
     went_live_at = models.DateTimeField(
         null=True, blank=True, help_text="first order received (R32)"
     )
+    # R8 / 004 §6.5: only a staff-approved "defined selection group" lets orders skip the
+    # invitation; its criteria are published on the certificate page.
+    selection_group_criteria = models.TextField(blank=True)
+    selection_group_approved_at = models.DateTimeField(null=True, blank=True)
+    selection_group_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -161,6 +168,10 @@ class Shop(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_selection_group(self) -> bool:
+        return bool(self.selection_group_approved_at and self.selection_group_criteria)
 
 
 class ApiKey(TenantModel):

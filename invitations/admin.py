@@ -1,16 +1,30 @@
-"""Django admin for orders, invitations and rating links: a window for platform staff.
+"""Django admin for orders, invitations and their emails: a window for platform staff.
 
 Orders arrive through the ingest services and every order is invited (R5, R8); invitations
 move through their status machine with conditional UPDATEs (STYLE.md 3). Editing either here
-would bypass both, so staff look at them and do not edit them.
+would bypass both, so staff look at them and do not edit them. The same holds for the send
+records, the suppression list, idempotency keys and CSV imports. Only a shop's email templates
+are edited here.
+
+A rating link's token is never stored; its nonce and hash are (R9, AU-1) and neither is ever
+rendered. Suppressions keep only a keyed digest of the address, which is not shown either.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from companies.admin import ReadOnlyTenantAdmin, TenantInline
-from invitations.models import Invitation, InvitationLink, Order, OrderItem
+from companies.admin import ReadOnlyTenantAdmin, TenantAdmin, TenantInline
+from invitations.models import (
+    EmailTemplate,
+    IdempotencyKey,
+    Invitation,
+    InvitationEmail,
+    Order,
+    OrderImport,
+    OrderItem,
+    Suppression,
+)
 
 
 class OrderItemInline(TenantInline, admin.TabularInline):
@@ -53,6 +67,25 @@ class OrderItemAdmin(ReadOnlyTenantAdmin):
     show_full_result_count = False
 
 
+class InvitationEmailInline(TenantInline, admin.TabularInline):
+    """The send history of an invitation: the invitation email and its reminders."""
+
+    model = InvitationEmail
+    fields = ("kind", "status", "attempts", "sent_at", "message_id", "last_error")
+    readonly_fields = fields
+    ordering = ("created_at",)
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyTenantAdmin):
     """The evaluator's email and name are not list columns and not searchable (a search term
@@ -62,6 +95,7 @@ class InvitationAdmin(ReadOnlyTenantAdmin):
     list_select_related = ("shop",)
     list_filter = (
         "status",
+        "suppression_reason",
         ("personal_data_erased_at", admin.EmptyFieldListFilter),
         "due_at",
         "expires_at",
@@ -73,8 +107,11 @@ class InvitationAdmin(ReadOnlyTenantAdmin):
         "order",
         "shop",
         "company",
+        "public_id",
         "status",
+        "suppression_reason",
         "due_at",
+        "claimed_at",
         "sent_at",
         "reminders_sent",
         "next_reminder_at",
@@ -89,17 +126,130 @@ class InvitationAdmin(ReadOnlyTenantAdmin):
         "last_name",
     )
     personal_fields = ("email", "first_name", "last_name")
+    # The rating link can be derived from the nonce and looked up by the hash (R9, AU-1).
+    secret_fields = ("token_hash", "token_nonce")
+    inlines = (InvitationEmailInline,)
 
 
-@admin.register(InvitationLink)
-class InvitationLinkAdmin(ReadOnlyTenantAdmin):
-    """Links exist only as the SHA-256 of their token (R9); the hash is never shown."""
+@admin.register(InvitationEmail)
+class InvitationEmailAdmin(ReadOnlyTenantAdmin):
+    """One row per email sent for an invitation; written only by the sender (ID-4)."""
 
-    list_display = ("id", "invitation", "shop", "purpose", "created_at")
-    list_select_related = ("invitation", "shop")
-    list_filter = ("purpose",)
-    search_fields = ("=invitation__order__order_id",)
+    list_display = ("id", "invitation", "kind", "status", "attempts", "sent_at")
+    list_select_related = ("invitation",)
+    list_filter = ("kind", "status")
+    search_fields = ("=invitation__order__order_id", "=shop__slug")
     raw_id_fields = ("shop", "invitation")
     show_full_result_count = False
-    fields = ("invitation", "shop", "company", "purpose", "created_at")
-    secret_fields = ("token_hash",)
+    fields = (
+        "invitation",
+        "shop",
+        "company",
+        "kind",
+        "status",
+        "message_id",
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnlyTenantAdmin):
+    """Addresses a shop must not invite (R6), kept as a keyed digest that is never shown: in
+    the page it would let anyone holding the list test guessed addresses against it."""
+
+    list_display = ("id", "shop", "reason", "created_at")
+    list_select_related = ("shop",)
+    list_filter = ("reason",)
+    search_fields = ("=shop__slug",)
+    raw_id_fields = ("shop",)
+    show_full_result_count = False
+    fields = ("shop", "company", "reason", "created_at", "updated_at")
+    secret_fields = ("email_digest",)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyTenantAdmin):
+    """The first answer to an API write sent with an ``Idempotency-Key`` (ID-2).
+
+    The stored answer is never rendered: an order's answer carries its rating link (R9).
+    """
+
+    list_display = ("id", "shop", "key", "status_code", "created_at", "completed_at")
+    list_select_related = ("shop",)
+    list_filter = ("status_code", ("completed_at", admin.EmptyFieldListFilter))
+    search_fields = ("=key", "=shop__slug")
+    raw_id_fields = ("shop",)
+    show_full_result_count = False
+    fields = (
+        "shop",
+        "company",
+        "key",
+        "fingerprint",
+        "status_code",
+        "created_at",
+        "completed_at",
+    )
+    secret_fields = ("response_body",)
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(ReadOnlyTenantAdmin):
+    """CSV imports of orders and their per-line reports (IN-3, ID-3). The uploaded file and the
+    rejected lines carry evaluators' addresses and names: superusers only, as on invitations."""
+
+    list_display = (
+        "public_id",
+        "shop",
+        "status",
+        "rows_total",
+        "rows_processed",
+        "orders_created",
+        "rows_rejected",
+        "created_at",
+    )
+    list_select_related = ("shop",)
+    list_filter = ("status", "created_at")
+    search_fields = ("=shop__slug", "original_name")
+    raw_id_fields = ("shop",)
+    show_full_result_count = False
+    fields = (
+        "public_id",
+        "shop",
+        "company",
+        "original_name",
+        "source",
+        "status",
+        "rows_total",
+        "rows_processed",
+        "orders_created",
+        "orders_known",
+        "rows_rejected",
+        "report_sample",
+        "report",
+        "error",
+        "created_at",
+        "finished_at",
+    )
+    personal_fields = ("source", "report_sample", "report")
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(TenantAdmin):
+    """A shop's own subject and text per kind of email and language; staff may correct them."""
+
+    list_display = ("shop", "kind", "locale", "subject", "updated_at")
+    list_select_related = ("shop",)
+    list_filter = ("kind", "locale")
+    search_fields = ("=shop__slug", "subject")
+    raw_id_fields = ("shop",)
+    fields = ("shop", "kind", "locale", "subject", "body")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.company_id = obj.shop.company_id  # a template belongs to its shop's company
+        super().save_model(request, obj, form, change)

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import uuid
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Product, Shop
 from companies.tenancy import TenantModel
 
-TOKEN_BYTES = 32  # 256 random bits; AU-1 asks for at least 128 and no UUIDs.
 
-
-def new_token() -> tuple[str, str]:
-    """A fresh rating-link token and the SHA-256 hex digest that is all we store (R9, AU-1)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def email_digest(address: str) -> str:
+    """A keyed hash of a normalized address: suppression lists match without keeping it."""
+    return salted_hmac(
+        "invitations.suppression", address.strip().lower(), algorithm="sha256"
+    ).hexdigest()
 
 
 def link_expiry(created_at) -> object:
@@ -94,19 +89,42 @@ class Invitation(TenantModel):
 
     # The allowed moves of the status machine; services move status with conditional UPDATEs.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.SCHEDULED: frozenset({Status.SENDING, Status.SUPPRESSED, Status.EXPIRED}),
+        Status.SCHEDULED: frozenset(
+            {Status.SENDING, Status.SUPPRESSED, Status.RATED, Status.EXPIRED}
+        ),
         Status.SENDING: frozenset(
-            {Status.SENT, Status.SCHEDULED, Status.FAILED, Status.SUPPRESSED, Status.EXPIRED}
+            {
+                Status.SENT,
+                Status.SCHEDULED,
+                Status.FAILED,
+                Status.SUPPRESSED,
+                Status.RATED,
+                Status.EXPIRED,
+            }
         ),
         Status.SENT: frozenset({Status.SENDING, Status.RATED, Status.EXPIRED}),
         Status.RATED: frozenset({Status.EXPIRED}),
         Status.FAILED: frozenset({Status.EXPIRED}),
-        Status.SUPPRESSED: frozenset({Status.EXPIRED}),
+        Status.SUPPRESSED: frozenset({Status.RATED, Status.EXPIRED}),
         Status.EXPIRED: frozenset(),
     }
 
+    class SuppressionReason(models.TextChoices):
+        NONE = "", _("none")
+        NO_CONSENT = "no_consent", _("the customer did not consent (R6)")
+        UNSUBSCRIBED = "unsubscribed", _("the address unsubscribed from this shop")
+        BOUNCED = "bounced", _("the address bounced hard")
+        NO_EMAIL = "no_email", _("no email address; the shop hands out the link itself")
+        SELECTION_GROUP = "selection_group", _("outside the approved selection group (R8)")
+
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="invitation")
+    # Public reference (API answers, Message-IDs) that reveals neither order nor sequence.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The rating link's token is derived from this nonce with a server secret (tokens.py); the
+    # database holds the nonce and the token's SHA-256, never the token itself (R9, AU-1).
+    token_nonce = models.CharField(max_length=64)
+    token_hash = models.CharField(max_length=64, unique=True)
     # Personal data, used only to send the invitation and erased after retention (R11).
     email = models.EmailField(blank=True)
     first_name = models.CharField(max_length=150, blank=True)
@@ -114,7 +132,12 @@ class Invitation(TenantModel):
     personal_data_erased_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    suppression_reason = models.CharField(
+        max_length=20, choices=SuppressionReason.choices, blank=True, default=""
+    )
     due_at = models.DateTimeField()
+    # When the sender claimed it; a claim older than the lease is stale and swept again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     next_reminder_at = models.DateTimeField(null=True, blank=True)
@@ -133,6 +156,15 @@ class Invitation(TenantModel):
             ),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_create"
+            ),
+            models.CheckConstraint(
+                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 (a pattern)
+                name="invitation_token_sha256",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="suppressed", suppression_reason__gt="")
+                | (~Q(status="suppressed") & Q(suppression_reason="")),
+                name="invitation_suppression_has_reason",
             ),
         ]
         indexes = [
@@ -168,35 +200,148 @@ class Invitation(TenantModel):
         return self.status != self.Status.EXPIRED and timezone.now() < self.expires_at
 
 
-class InvitationLink(TenantModel):
-    """One rating-link token of an invitation, stored only as its SHA-256 (R9, AU-1).
+class Suppression(TenantModel):
+    """An address this shop must never invite again (R6): unsubscribed or bounced hard.
 
-    A token is minted when an email carrying it is sent (the first invitation, a reminder, a
-    link request), because the plaintext exists only in that email. Every link of an invitation
-    stays usable until the invitation itself expires, six months after its creation.
+    Only a keyed digest of the address is kept, so the list outlives the invitation's personal
+    data (R11) without keeping the address itself.
     """
 
-    class Purpose(models.TextChoices):
-        INVITATION = "invitation", _("invitation")
-        REMINDER = "reminder", _("reminder")
-        LINK_REQUEST = "link_request", _("link request")
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+        BOUNCED = "bounced", _("bounced hard")
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    email_digest = models.CharField(max_length=64)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 (a pattern, not a secret)
-                name="invitationlink_sha256",
-            ),
+            models.UniqueConstraint(fields=["shop", "email_digest"], name="suppression_unique"),
         ]
-        indexes = [models.Index(fields=["company", "invitation"], name="invitationlink_company")]
+        indexes = [models.Index(fields=["company", "shop"], name="suppression_company_shop")]
 
     def __str__(self) -> str:
-        return f"link {self.pk} of invitation {self.invitation_id} ({self.purpose})"
+        return f"{self.reason} ({self.email_digest[:8]}…)"
+
+
+class InvitationEmail(TenantModel):
+    """One email of an invitation (the invitation or the n-th reminder): the send record.
+
+    Claimed before the SMTP call and stamped after it, so a duplicated task sends nothing and a
+    crash mid-send repeats the email at most once, with the same Message-ID (STYLE.md 4, ID-4).
+    """
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("invitation")
+        REMINDER_1 = "reminder_1", _("first reminder")
+        REMINDER_2 = "reminder_2", _("second reminder")
+        REMINDER_3 = "reminder_3", _("third reminder")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        RETRY = "retry", _("waiting to retry")
+        SENT = "sent", _("delivered to the mail server")
+        BOUNCED = "bounced", _("refused by the mail server")
+        FAILED = "failed", _("failed")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message_id = models.CharField(max_length=255)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invitation", "kind"], name="invitationemail_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "shop", "status"], name="invitationemail_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of invitation {self.invitation_id} ({self.status})"
+
+
+class EmailTemplate(TenantModel):
+    """A shop's own subject and text for one kind of email in one language (sandboxed)."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("invitation")
+        REMINDER = "reminder", _("reminder")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="email_templates")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    locale = models.CharField(max_length=8)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=5000)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "kind", "locale"], name="emailtemplate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.locale}) of shop {self.shop_id}"
+
+
+class IdempotencyKey(TenantModel):
+    """The first answer to an API write sent with an ``Idempotency-Key`` (ID-2)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key"], name="idempotencykey_unique"),
+        ]
+        indexes = [models.Index(fields=["company", "created_at"], name="idempotencykey_company")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:20]} ({self.status_code or 'in flight'})"
+
+
+class OrderImport(TenantModel):
+    """A CSV file of orders, imported in the background with a per-line report (IN-3, ID-3)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    orders_created = models.PositiveIntegerField(default=0)
+    orders_known = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    # The first rejected lines inline; the full list is the CSV report file.
+    report_sample = models.JSONField(default=list, blank=True)
+    report = models.FileField(upload_to="imports/reports/", blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "shop", "-created_at"], name="orderimport_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.public_id} ({self.status})"
 
 
 _INVITATION_STATUSES.extend(Invitation.Status.values)

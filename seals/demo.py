@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from companies.models import Company, Membership, Role, Shop, User
 from companies.services import api_key_create, company_create, product_upsert, shop_create
-from invitations.models import Invitation, InvitationLink, Order, OrderItem, link_expiry, new_token
+from invitations import tokens
+from invitations.models import Invitation, InvitationEmail, Order, OrderItem, link_expiry
 from reviews.models import Review, ReviewVersion
 from seals import scoring
 from seals.models import SealStatus
@@ -500,14 +501,14 @@ def _insert_orders(shop, plan, orders: Sequence[_OrderPlan], products, *, now, r
 
 
 def _insert_invitations(shop, orders: Sequence[_OrderPlan], *, now, rng) -> None:
-    rows, links = [], []
+    rows, emails = [], []
     for number, entry in enumerate(orders):
         invitation, touched_at = _invitation(shop, entry, number=number, now=now, rng=rng)
         entry.invitation = invitation
         rows.append((invitation, invitation.created_at, touched_at))
-        links.extend(_links(shop, invitation, reminder_interval=shop.reminder_interval_days))
+        emails.extend(_emails(shop, invitation, reminder_interval=shop.reminder_interval_days))
     _insert(Invitation, shop, rows)
-    _insert(InvitationLink, shop, links)
+    _insert(InvitationEmail, shop, emails)
 
 
 def _invitation(shop, entry: _OrderPlan, *, number: int, now, rng):
@@ -515,10 +516,14 @@ def _invitation(shop, entry: _OrderPlan, *, number: int, now, rng):
     created_at = entry.ordered_at  # orders are pushed when placed
     due_at = created_at + datetime.timedelta(days=shop.invitation_delay_days)  # R7
     first, last = rng.choice(FIRST_NAMES[entry.locale]), rng.choice(LAST_NAMES[entry.locale])
+    # R9: only the nonce and the token's hash are stored; the link is derived when it is sent.
+    token_nonce, token_hash = tokens.mint()
     invitation = Invitation(
         company_id=shop.company_id,
         shop=shop,
         order=entry.order,
+        token_nonce=token_nonce,
+        token_hash=token_hash,
         email=f"{first}.{last}.{number}@example.net".lower(),
         first_name=first,
         last_name=last,
@@ -529,10 +534,12 @@ def _invitation(shop, entry: _OrderPlan, *, number: int, now, rng):
     )
     if entry.outcome == SUPPRESSED:
         invitation.status = Invitation.Status.SUPPRESSED
+        invitation.suppression_reason = Invitation.SuppressionReason.NO_CONSENT  # R6
     elif entry.outcome in (SENT, RATED):
         _mark_sent(invitation, shop, entry, now=now, rng=rng)
     if invitation.expires_at <= now:  # R9: the hourly sweep disables every link after 6 months
         invitation.status = Invitation.Status.EXPIRED
+        invitation.suppression_reason = Invitation.SuppressionReason.NONE  # only when suppressed
     _erase_if_past_retention(invitation, now=now)
     touched = [created_at, invitation.sent_at, invitation.used_at]
     return invitation, max(t for t in touched if t is not None and t <= now)
@@ -563,27 +570,30 @@ def _erase_if_past_retention(invitation: Invitation, *, now) -> None:
         invitation.personal_data_erased_at = erased_at
 
 
-def _links(shop: Shop, invitation: Invitation, *, reminder_interval: int):
-    """One hashed token per email sent; the plaintexts were only ever in those emails (R9)."""
+def _emails(shop: Shop, invitation: Invitation, *, reminder_interval: int):
+    """The send history: one row per email that went out, as the sender stamped it."""
     if invitation.sent_at is None:
         return []
-    sends = [(InvitationLink.Purpose.INVITATION, invitation.sent_at)]
+    sends = [(InvitationEmail.Kind.INVITATION, invitation.sent_at)]
     if invitation.reminders_sent:
         reminded_at = invitation.sent_at + datetime.timedelta(days=reminder_interval)
-        sends.append((InvitationLink.Purpose.REMINDER, reminded_at))
+        sends.append((InvitationEmail.Kind.REMINDER_1, reminded_at))
     return [
         (
-            InvitationLink(
+            InvitationEmail(
                 company_id=shop.company_id,
                 shop=shop,
                 invitation=invitation,
-                token_hash=new_token()[1],
-                purpose=purpose,
+                kind=kind,
+                status=InvitationEmail.Status.SENT,
+                message_id=f"<invitation-{invitation.public_id}-{kind.value}@demo.local>",
+                attempts=1,
+                sent_at=sent_at,
             ),
             sent_at,
             sent_at,
         )
-        for purpose, sent_at in sends
+        for kind, sent_at in sends
     ]
 
 

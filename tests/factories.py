@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from companies.models import ApiKey, Company, Membership, Product, Role, Shop, User
 from companies.services import hash_secret
-from invitations.models import Invitation, InvitationLink, Order, OrderItem, new_token
+from invitations import tokens
+from invitations.models import Invitation, Order, OrderItem
 from reviews.models import Review
 
 
@@ -119,15 +120,8 @@ class InvitationFactory(ShopOwnedFactory):
     first_name = "Kim"
     last_name = "Customer"
     due_at = factory.LazyFunction(timezone.now)
-
-
-class InvitationLinkFactory(ShopOwnedFactory):
-    class Meta:
-        model = InvitationLink
-
-    invitation = factory.SubFactory(InvitationFactory, shop=factory.SelfAttribute("..shop"))
-    token_hash = factory.LazyFunction(lambda: new_token()[1])
-    purpose = InvitationLink.Purpose.INVITATION
+    token_nonce = factory.LazyFunction(lambda: tokens.mint()[0])
+    token_hash = factory.LazyAttribute(lambda o: tokens.hash_token(tokens.token_for(o.token_nonce)))
 
 
 class ReviewFactory(ShopOwnedFactory):

@@ -7,6 +7,7 @@ from .base import DATABASES, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")  # raises ImproperlyConfigured when missing
+RATING_LINK_SECRET = env.str("RATING_LINK_SECRET", default=SECRET_KEY)
 if not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("Set the DATABASE_URL environment variable.")
 DATABASES["default"] = env.db("DATABASE_URL")

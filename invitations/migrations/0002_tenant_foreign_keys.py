@@ -18,6 +18,10 @@ class Migration(migrations.Migration):
         AddTenantForeignKey("orderitem", "product"),
         AddTenantForeignKey("invitation", "shop"),
         AddTenantForeignKey("invitation", "order"),
-        AddTenantForeignKey("invitationlink", "shop"),
-        AddTenantForeignKey("invitationlink", "invitation"),
+        AddTenantForeignKey("suppression", "shop"),
+        AddTenantForeignKey("invitationemail", "shop"),
+        AddTenantForeignKey("invitationemail", "invitation"),
+        AddTenantForeignKey("emailtemplate", "shop"),
+        AddTenantForeignKey("idempotencykey", "shop"),
+        AddTenantForeignKey("orderimport", "shop"),
     ]

@@ -24,7 +24,16 @@ from companies.services_staff import (
     moderators_group_ensure,
     staff_user_upsert,
 )
-from invitations.models import InvitationLink
+from invitations import tokens
+from invitations.models import (
+    EmailTemplate,
+    IdempotencyKey,
+    Invitation,
+    InvitationEmail,
+    OrderImport,
+    Suppression,
+    email_digest,
+)
 from reviews.models import Review, ReviewVersion
 from seals.models import SealHistory, SealStatus
 from tests import factories
@@ -43,6 +52,64 @@ class ReviewVersionFactory(factories.ShopOwnedFactory):
     version = 1
     rating = factory.SelfAttribute("review.rating")
     comment = factory.SelfAttribute("review.comment")
+
+
+class InvitationEmailFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = InvitationEmail
+
+    invitation = factory.SubFactory(
+        factories.InvitationFactory, shop=factory.SelfAttribute("..shop")
+    )
+    kind = InvitationEmail.Kind.INVITATION
+    status = InvitationEmail.Status.SENT
+    message_id = factory.LazyAttribute(
+        lambda o: f"<invitation-{o.invitation.public_id}-{o.kind}@test.local>"
+    )
+    attempts = 1
+    sent_at = factory.LazyFunction(timezone.now)
+
+
+class SuppressionFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = Suppression
+
+    email_digest = factory.Sequence(lambda n: email_digest(f"gone{n}@example.net"))
+    reason = Suppression.Reason.UNSUBSCRIBED
+
+
+class EmailTemplateFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = EmailTemplate
+
+    kind = EmailTemplate.Kind.INVITATION
+    locale = factory.Sequence(lambda n: f"l{n}")
+    subject = "How did we do?"
+    body = "Please rate your order: {{ rating_url }}"
+
+
+class IdempotencyKeyFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    key = factory.Sequence(lambda n: f"request-{n}")
+    fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+    status_code = 201
+    response_body = '{"link": "https://ratings.example/r/SECRET-TOKEN/"}'
+    completed_at = factory.LazyFunction(timezone.now)
+
+
+class OrderImportFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = OrderImport
+
+    source = "imports/orders.csv"
+    original_name = "orders.csv"
+    status = OrderImport.Status.DONE
+    rows_total = 3
+    rows_processed = 3
+    orders_created = 2
+    rows_rejected = 1
 
 
 class SealStatusFactory(factories.ShopOwnedFactory):
@@ -76,7 +143,11 @@ BUILDERS = {
     "invitations.Order": lambda shop: factories.OrderFactory(shop=shop),
     "invitations.OrderItem": lambda shop: factories.OrderItemFactory(shop=shop),
     "invitations.Invitation": lambda shop: factories.InvitationFactory(shop=shop),
-    "invitations.InvitationLink": lambda shop: factories.InvitationLinkFactory(shop=shop),
+    "invitations.InvitationEmail": lambda shop: InvitationEmailFactory(shop=shop),
+    "invitations.Suppression": lambda shop: SuppressionFactory(shop=shop),
+    "invitations.EmailTemplate": lambda shop: EmailTemplateFactory(shop=shop),
+    "invitations.IdempotencyKey": lambda shop: IdempotencyKeyFactory(shop=shop),
+    "invitations.OrderImport": lambda shop: OrderImportFactory(shop=shop),
     "reviews.Review": lambda shop: factories.ReviewFactory(shop=shop),
     "reviews.ReviewVersion": lambda shop: ReviewVersionFactory(shop=shop),
     "seals.SealStatus": lambda shop: SealStatusFactory(shop__company=shop.company),
@@ -209,7 +280,8 @@ def test_it_lets_a_moderator_open_reviews(client, moderator, shop):
         pytest.param(lambda shop: Group.objects.create(name="Billing"), id="group"),
         pytest.param(lambda shop: factories.ApiKeyFactory(shop=shop), id="api-key"),
         pytest.param(lambda shop: factories.MembershipFactory(company=shop.company), id="member"),
-        pytest.param(lambda shop: factories.InvitationLinkFactory(shop=shop), id="link"),
+        pytest.param(lambda shop: SuppressionFactory(shop=shop), id="suppression"),
+        pytest.param(lambda shop: IdempotencyKeyFactory(shop=shop), id="idempotency-key"),
     ],
 )
 def test_it_forbids_a_moderator_users_groups_and_api_keys(client, moderator, shop, build):
@@ -288,22 +360,89 @@ def test_it_never_renders_an_api_key_or_its_hash(client, superuser, shop):
 def test_it_refuses_to_filter_the_changelist_by_a_hash(client, superuser, shop):
     """A hash filter in the URL would turn the list into an oracle for the stored hashes."""
     key, _raw = api_key_create(shop=shop, name="shop system")
-    factories.InvitationLinkFactory(shop=shop)
+    factories.InvitationFactory(shop=shop)
+    SuppressionFactory(shop=shop)
     client.force_login(superuser)
     assert client.get(changelist_url(ApiKey), {"key_hash": key.key_hash}).status_code == 400
-    response = client.get(changelist_url(InvitationLink), {"token_hash__startswith": "a"})
+    for lookup in ("token_hash__startswith", "token_nonce__startswith"):
+        assert client.get(changelist_url(Invitation), {lookup: "a"}).status_code == 400
+    response = client.get(changelist_url(Suppression), {"email_digest__startswith": "a"})
     assert response.status_code == 400
     assert client.get(changelist_url(Shop), {"interface_password_hash": "x"}).status_code == 400
 
 
-def test_it_never_renders_a_rating_link_hash(client, superuser, shop):
-    """R9/AU-1: links are stored only as a hash, and the hash stays in the database."""
-    link = factories.InvitationLinkFactory(shop=shop)
+def test_it_never_renders_a_rating_links_nonce_or_hash(client, superuser, shop):
+    """R9/AU-1: the link is derived from the nonce and found by the hash; neither leaves the
+    database, and neither does the token or the link itself."""
+    invitation = factories.InvitationFactory(shop=shop, status="sent")
+    email = InvitationEmailFactory(shop=shop, invitation=invitation)
+    token = tokens.token_for(invitation.token_nonce)
     client.force_login(superuser)
-    for url in (changelist_url(InvitationLink), change_url(link), change_url(link.invitation)):
+    pages = (changelist_url(Invitation), change_url(invitation), change_url(email))
+    for url in (*pages, changelist_url(InvitationEmail)):
         page = client.get(url)
         assert page.status_code == 200
-        assert link.token_hash not in page.content.decode()
+        html = page.content.decode()
+        for secret in (invitation.token_hash, invitation.token_nonce, token):
+            assert secret not in html, url
+    # The send history is on the invitation's page.
+    assert (
+        email.message_id.replace("<", "&lt;").replace(">", "&gt;")
+        in client.get(change_url(invitation)).content.decode()
+    )
+
+
+def test_it_never_renders_a_suppressed_address_digest(client, superuser, shop):
+    """R6: the suppression list keeps a keyed digest of the address, and the admin hides it."""
+    suppression = SuppressionFactory(shop=shop, email_digest=email_digest("gone@example.net"))
+    client.force_login(superuser)
+    for url in (changelist_url(Suppression), change_url(suppression)):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert suppression.email_digest not in page.content.decode()
+
+
+def test_it_never_renders_a_stored_api_answer(client, superuser, shop):
+    """An API write's stored answer can carry a rating link (R9): neither page shows it."""
+    key = IdempotencyKeyFactory(shop=shop, key="order-4711")
+    client.force_login(superuser)
+    for url in (changelist_url(IdempotencyKey), change_url(key)):
+        page = client.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "order-4711" in html
+        assert "SECRET-TOKEN" not in html
+
+
+@pytest.mark.parametrize(
+    "model", [InvitationEmail, Suppression, IdempotencyKey, OrderImport], ids=lambda m: m.__name__
+)
+def test_it_keeps_service_written_invitation_rows_read_only(client, superuser, shop, model):
+    """Send records, suppressions, idempotency keys and imports come from their services."""
+    build = BUILDERS[model._meta.label]
+    obj = build(shop)
+    client.force_login(superuser)
+    opts = model._meta
+    assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 403
+    assert client.post(change_url(obj), {}).status_code == 403
+
+
+def test_it_lets_staff_add_an_email_template_inside_the_shops_company(client, superuser, shop):
+    """Templates are edited here; the new row takes its shop's company."""
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:invitations_emailtemplate_add"),
+        {
+            "shop": shop.pk,
+            "kind": EmailTemplate.Kind.REMINDER,
+            "locale": "de",
+            "subject": "Erinnerung",
+            "body": "Wie war Ihre Bestellung?",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    template = EmailTemplate.objects.for_company(shop.company).get(shop=shop)
+    assert (template.kind, template.locale, template.subject) == ("reminder", "de", "Erinnerung")
 
 
 def test_it_never_renders_the_interface_password_hash(client, superuser, shop):
@@ -367,7 +506,10 @@ def test_it_gives_moderators_no_power_over_accounts_or_keys():
         ("auth", "permission"),
         ("companies", "membership"),
         ("companies", "apikey"),
-        ("invitations", "invitationlink"),
+        ("invitations", "suppression"),
+        ("invitations", "idempotencykey"),
+        ("invitations", "orderimport"),
+        ("invitations", "invitationemail"),
     }
     assert not {(app, model) for app, model, _ in granted} & forbidden_models
     writes = {(app, model) for app, model, action in granted if action != "view"}

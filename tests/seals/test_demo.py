@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from companies.models import Company, Product, Shop, User
 from companies.tenancy import TenantModel
-from invitations.models import Invitation, Order, OrderItem
+from invitations import tokens
+from invitations.models import Invitation, InvitationEmail, Order, OrderItem
 from reviews.models import Review
 from seals import scoring
 from seals.demo import DEMO_OWNER_EMAIL, demo_seed, gtin13
@@ -146,6 +147,50 @@ def test_it_invites_each_order_once_in_a_mix_of_statuses(demo, now):
     assert not invitations.filter(status="scheduled", due_at__lte=now).exists()
     rated = invitations.filter(status="rated")
     assert not rated.exclude(reviews__kind=Review.Kind.MERCHANT).exists()
+
+
+def test_it_gives_every_invitation_its_own_working_link(demo):
+    """R9/AU-1: each invitation stores a nonce and the hash of the token derived from it."""
+    invitations = Invitation.objects.for_company(demo.company_id)
+    pairs = list(invitations.values_list("token_nonce", "token_hash"))
+    assert len({nonce for nonce, _hash in pairs}) == len(pairs)
+    for nonce, token_hash in pairs:
+        assert len(nonce) == 64 and int(nonce, 16) >= 0
+        assert token_hash == tokens.hash_token(tokens.token_for(nonce))
+
+
+def test_it_says_why_an_invitation_was_not_sent(demo):
+    """R6: orders without consent are suppressed for that reason, and nothing else has one."""
+    invitations = Invitation.objects.for_company(demo.company_id)
+    suppressed = invitations.filter(status="suppressed")
+    assert suppressed.exists()
+    assert set(suppressed.values_list("suppression_reason", flat=True)) == {"no_consent"}
+    assert not suppressed.filter(order__consent=True).exists()
+    assert not invitations.exclude(status="suppressed").exclude(suppression_reason="").exists()
+    assert not suppressed.filter(emails__isnull=False).exists()
+
+
+def test_it_records_every_email_that_went_out(demo, now):
+    """The send history: one invitation email per sent invitation, one per reminder."""
+    invitations = Invitation.objects.for_company(demo.company_id)
+    emails = InvitationEmail.objects.for_company(demo.company_id)
+    sent = invitations.filter(sent_at__isnull=False)
+    assert sent.filter(status="rated").exists() and sent.filter(status="sent").exists()
+    first = emails.filter(kind="invitation")
+    assert first.count() == sent.count()
+    assert not first.exclude(sent_at=F("invitation__sent_at")).exists()
+    reminded = invitations.filter(reminders_sent=1)
+    assert reminded.exists()
+    assert emails.filter(kind="reminder_1").count() == reminded.count()
+    assert set(emails.values_list("kind", flat=True)) == {"invitation", "reminder_1"}
+    assert not emails.exclude(status="sent").exists()
+    assert not emails.exclude(attempts=1).exists()
+    assert not emails.filter(sent_at__gt=now).exists()
+    assert not invitations.filter(sent_at__isnull=True, emails__isnull=False).exists()
+    for email in emails.select_related("invitation"):
+        expected = f"<invitation-{email.invitation.public_id}-{email.kind}@demo.local>"
+        assert email.message_id == expected
+    assert len(set(emails.values_list("message_id", flat=True))) == emails.count()
 
 
 def test_it_reviews_only_products_of_the_order(demo):
