@@ -35,7 +35,7 @@ demo: migrate
 ## make run: migrate, seed the demo, then web + Celery worker + beat in one terminal (Ctrl-C stops all)
 run: demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	PORT=$(PORT) $(BIN)/honcho --procfile Procfile.dev start
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho --procfile Procfile.dev start
 
 services:
 	scripts/ensure-services

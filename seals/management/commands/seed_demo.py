@@ -80,7 +80,10 @@ def _text_lines(info: dict) -> list[str]:
     state = "created" if info["created"] else "already there, nothing added"
     lines = [f"Demo company {info['company']!r}: {state}.", ""]
     lines.append(f"  Site:      {info['site_url']}/")
-    lines.append(f"  Admin:     {info['admin_url']}  (staff only: manage.py createsuperuser)")
+    lines.append(f"  Admin:     {info['admin_url']}  (platform staff only)")
+    lines.append(
+        "             create a staff login: .venv/bin/python manage.py create_staff --email ..."
+    )
     if info["mailbox_url"]:
         lines.append(f"  Mailbox:   {info['mailbox_url']}  (emails the platform sent)")
     login = f"  Login:     {info['owner_email']} / {info['owner_password']}"
