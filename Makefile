@@ -10,7 +10,7 @@ SITE_URL ?= http://127.0.0.1:$(PORT)
 export SITE_URL
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev services lint checks pytest migrate demo clean lock
+.PHONY: run test install install-dev services browser lint checks pytest migrate demo clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ run: demo
 services:
 	scripts/ensure-services
 
+browser:
+	scripts/ensure-browser
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,7 +51,7 @@ checks: install-dev services
 	DJANGO_SETTINGS_MODULE=ekomi.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	scripts/check-deploy
 
-pytest: install-dev services
+pytest: install-dev services browser
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## make test: lint, migrations and deploy checks, then the whole suite (exit non-zero on failure)

@@ -85,3 +85,38 @@ def unused_tcp_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (installed by scripts/ensure-browser).
+
+    Tests that check what a person sees take a fresh context from this browser:
+    ``context = chromium.new_context()`` (no shared cookies between tests).
+    """
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs its own event loop; Django's async-safety check would
+    # otherwise refuse database access from the test in the same thread.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            args=CHROMIUM_FLAGS,
+        )
+        yield browser
+        browser.close()
