@@ -110,6 +110,12 @@ class Membership(TenantModel):
         return f"{self.user} ({self.role}) at company {self.company_id}"
 
 
+class SealState(models.TextChoices):
+    ACTIVE = "active", _("active")
+    SUSPENDED = "suspended", _("suspended")  # temporarily not shown (R30)
+    WITHDRAWN = "withdrawn", _("withdrawn")  # taken away (R30)
+
+
 class Shop(TenantModel):
     """One review database (004 §2.5): its own credentials, certificate page, seal and widget."""
 
@@ -144,6 +150,15 @@ class Shop(TenantModel):
     went_live_at = models.DateTimeField(
         null=True, blank=True, help_text="first order received (R32)"
     )
+    # Enforcement by platform staff (R30, 004 §6.11, §7.10); the reasons live in the moderation
+    # log. Every public surface reads these flags on each request.
+    public_pages_disabled = models.BooleanField(
+        default=False, help_text="certificate page and widget show 'not available'"
+    )
+    seal_state = models.CharField(
+        max_length=16, choices=SealState.choices, default=SealState.ACTIVE
+    )
+    ratings_stopped = models.BooleanField(default=False, help_text="no new ratings accepted")
     # R8 / 004 §6.5: only a staff-approved "defined selection group" lets orders skip the
     # invitation; its criteria are published on the certificate page.
     selection_group_criteria = models.TextField(blank=True)
@@ -168,6 +183,11 @@ class Shop(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_public(self) -> bool:
+        """Certificate page, widget, seal and feeds are live (R30, R31)."""
+        return not self.public_pages_disabled and self.company.status == Company.Status.ACTIVE
 
     @property
     def has_selection_group(self) -> bool:
