@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("ekomi.api_urls")),
     path("c/", include("seals.urls")),
+    path("r/", include("reviews.urls")),
 ]
 
 if settings.DEBUG:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from companies.admin import ReadOnlyTenantAdmin, TenantAdmin, TenantInline
-from reviews.models import Review, ReviewVersion
+from reviews.models import Review, ReviewMedia, ReviewVersion
 
 
 class ReviewVersionInline(TenantInline, admin.TabularInline):
@@ -103,3 +103,14 @@ class ReviewVersionAdmin(ReadOnlyTenantAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ReviewMedia)
+class ReviewMediaAdmin(ReadOnlyTenantAdmin):
+    """Photos and videos of reviews; moderation actions on them come with the moderation queue."""
+
+    list_display = ("id", "review", "kind", "status", "content_type", "size", "shop", "created_at")
+    list_select_related = ("review", "shop")
+    list_filter = ("kind", "status")
+    raw_id_fields = ("shop", "review")
+    show_full_result_count = False

@@ -52,6 +52,8 @@ class Review(TenantModel):
     is_transaction_based = models.BooleanField(default=True)
     rating = models.PositiveSmallIntegerField(choices=Rating.choices)
     comment = models.TextField(blank=True)
+    # Shown with the review only if the evaluator typed it; otherwise "Verified buyer".
+    display_name = models.CharField(max_length=60, blank=True)
     # R16: for customer dialogue only, never shown publicly.
     dialogue_email = models.EmailField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -105,6 +107,44 @@ class Review(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.rating}★ ({self.status})"
+
+
+def media_path(instance: ReviewMedia, filename: str) -> str:
+    """Random names: an upload's original name never reaches storage or URLs."""
+    import uuid
+
+    extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4", "video/webm": "webm"}
+    return f"reviews/{instance.shop_id}/{uuid.uuid4().hex}.{extension[instance.content_type]}"
+
+
+class ReviewMedia(TenantModel):
+    """A photo or video attached to a review: complementary elements (004 §2.2, R18)."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        VIDEO = "video", _("video")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting check")
+        PUBLISHED = "published", _("published")
+        REJECTED = "rejected", _("rejected")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    file = models.FileField(upload_to=media_path)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+
+    class Meta:
+        verbose_name_plural = "review media"
+        indexes = [models.Index(fields=["company", "shop", "status"], name="reviewmedia_company")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of review {self.review_id} ({self.status})"
 
 
 class ReviewVersion(TenantModel):

@@ -120,3 +120,9 @@ def chromium():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):
+    """Uploaded files of a test go to a temporary folder, never into the project's var/."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

@@ -16,7 +16,7 @@ from companies.models import ApiKey, Company, Membership, Product, Role, Shop, U
 from companies.services import hash_secret
 from invitations import tokens
 from invitations.models import Invitation, Order, OrderItem
-from reviews.models import Review
+from reviews.models import Review, ReviewMedia
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -135,3 +135,16 @@ class ReviewFactory(ShopOwnedFactory):
     status = Review.Status.PUBLISHED
     submitted_at = factory.LazyFunction(timezone.now)
     published_at = factory.SelfAttribute("submitted_at")
+
+
+class ReviewMediaFactory(ShopOwnedFactory):
+    class Meta:
+        model = ReviewMedia
+
+    review = factory.SubFactory(ReviewFactory, shop=factory.SelfAttribute("..shop"))
+    kind = ReviewMedia.Kind.PHOTO
+    file = factory.django.ImageField(filename="photo.jpg", format="JPEG", width=40, height=30)
+    content_type = "image/jpeg"
+    size = 1000
+    width = 40
+    height = 30

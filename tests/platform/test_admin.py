@@ -150,6 +150,7 @@ BUILDERS = {
     "invitations.OrderImport": lambda shop: OrderImportFactory(shop=shop),
     "reviews.Review": lambda shop: factories.ReviewFactory(shop=shop),
     "reviews.ReviewVersion": lambda shop: ReviewVersionFactory(shop=shop),
+    "reviews.ReviewMedia": lambda shop: factories.ReviewMediaFactory(shop=shop),
     "seals.SealStatus": lambda shop: SealStatusFactory(shop__company=shop.company),
     "seals.SealHistory": lambda shop: SealHistoryFactory(shop__company=shop.company),
 }

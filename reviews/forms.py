@@ -1,0 +1,119 @@
+"""The evaluator's rating form: one merchant rating and one per product of the order (R12, R13)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from reviews import media as media_rules
+from reviews.models import Rating
+from reviews.services import RatingInput, Submission
+
+MAX_COMMENT = 5000
+STAR_CHOICES = [(value, f"{value} – {label}") for value, label in reversed(Rating.choices)]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+def _stars(required: bool, label) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=STAR_CHOICES,
+        coerce=int,
+        required=required,
+        widget=forms.RadioSelect(attrs={"class": "star-input"}),
+        error_messages={"required": _("Choose from 1 to 5 stars.")},
+    )
+
+
+class RatingForm(forms.Form):
+    merchant_rating = _stars(True, _("How do you rate your purchase at this shop overall?"))
+    merchant_comment = forms.CharField(
+        label=_("Your experience"),
+        required=False,
+        max_length=MAX_COMMENT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    display_name = forms.CharField(
+        label=_("Name shown with your review (optional)"),
+        help_text=_("Leave empty to appear as “Verified buyer”."),
+        required=False,
+        max_length=60,
+    )
+    dialogue_email = forms.EmailField(
+        label=_("Email for questions from the shop (optional)"),
+        help_text=_(
+            "Only if you want the shop to be able to reply to you privately about this review. "
+            "It is never shown publicly and the shop never sees the address itself."
+        ),
+        required=False,
+    )
+    photos = MultipleFileField(
+        label=_("Photos (optional)"),
+        help_text=_(
+            "Up to 5 photos, JPEG, PNG or WebP, at most 10 MB each. "
+            "Location and camera data are removed."
+        ),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    videos = MultipleFileField(
+        label=_("Video (optional)"),
+        help_text=_("One MP4 or WebM video, at most 50 MB."),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "video/mp4,video/webm"}),
+    )
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = list(products)
+        for product in self.products:
+            self.fields[f"product_{product.pk}_rating"] = _stars(False, product.name)
+            self.fields[f"product_{product.pk}_comment"] = forms.CharField(
+                label=_("Comment on %(product)s (optional)") % {"product": product.name},
+                required=False,
+                max_length=MAX_COMMENT,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+
+    def product_rows(self):
+        """(product, rating field, comment field) for the template."""
+        return [
+            (p, self[f"product_{p.pk}_rating"], self[f"product_{p.pk}_comment"])
+            for p in self.products
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["media"] = tuple(
+                media_rules.clean_uploads(cleaned.get("photos") or [], cleaned.get("videos") or [])
+            )
+        except media_rules.MediaError as exc:
+            self.add_error("photos", str(exc))
+        return cleaned
+
+    def submission(self) -> Submission:
+        data = self.cleaned_data
+        products = {
+            p.pk: RatingInput(data[f"product_{p.pk}_rating"], data[f"product_{p.pk}_comment"])
+            for p in self.products
+            if data.get(f"product_{p.pk}_rating")
+        }
+        return Submission(
+            merchant=RatingInput(data["merchant_rating"], data["merchant_comment"]),
+            products=products,
+            display_name=data["display_name"],
+            dialogue_email=data["dialogue_email"],
+            media=data.get("media", ()),
+        )

@@ -1,0 +1,299 @@
+"""Writes for reviews: submit, edit and delete through a rating link (R12-R16).
+
+Every new or changed text passes ``review_decide``, the single place where the platform decides
+to publish or hold (R17); the decision comes from ``moderation.checks`` and never sees the stars.
+After commit, ``review_changed`` tells the seals app to recompute (R26).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from companies.tenancy import tenant_scope
+from invitations.models import Invitation
+from moderation import checks
+from reviews.media import CleanMedia
+from reviews.models import Review, ReviewMedia, ReviewVersion
+from reviews.signals import review_changed
+
+# Bidi overrides and zero-width characters would let a name rewrite the page around it (IN-4).
+_INVISIBLE = dict.fromkeys(
+    [
+        0x200B,
+        0x200C,
+        0x200D,
+        0x200E,
+        0x200F,
+        0x2028,
+        0x2029,
+        0x202A,
+        0x202B,
+        0x202C,
+        0x202D,
+        0x202E,
+        0x2066,
+        0x2067,
+        0x2068,
+        0x2069,
+        0xFEFF,
+    ]
+)
+
+
+class ReviewError(Exception):
+    code = "review_error"
+
+
+class LinkNotUsable(ReviewError):
+    """The link expired, or the shop does not accept ratings now."""
+
+    code = "link_not_usable"
+
+
+class AlreadySubmitted(ReviewError):
+    code = "already_submitted"
+
+
+class NothingToEdit(ReviewError):
+    code = "nothing_to_edit"
+
+
+@dataclass(frozen=True)
+class RatingInput:
+    rating: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    merchant: RatingInput
+    products: dict[int, RatingInput] = field(default_factory=dict)  # Product id -> rating
+    display_name: str = ""
+    dialogue_email: str = ""
+    media: tuple[CleanMedia, ...] = ()
+
+
+def clean_display_text(value: str) -> str:
+    return unicodedata.normalize("NFC", value).translate(_INVISIBLE).strip()
+
+
+def review_decide(review: Review, *, now) -> None:
+    """Publish or hold one review from the automatic check of its text (R17, R18)."""
+    result = checks.check_text(review.comment)
+    review.comment = result.text
+    if result.decision == checks.PUBLISH:
+        review.status = Review.Status.PUBLISHED
+        review.published_at = review.published_at or now
+    else:
+        review.status = Review.Status.HELD
+
+
+def _lock_open_invitation(invitation_id: int, now) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("shop", "shop__company")
+        .get(pk=invitation_id)
+    )
+    if now >= invitation.expires_at or invitation.status == Invitation.Status.EXPIRED:
+        raise LinkNotUsable("expired")
+    if invitation.shop.ratings_stopped or not invitation.shop.is_public:
+        raise LinkNotUsable("ratings stopped")
+    return invitation
+
+
+def _order_product_ids(invitation: Invitation) -> set[int]:
+    return set(invitation.order.items.values_list("product_id", flat=True))
+
+
+def _new_review(invitation, *, kind, rating: RatingInput, product_id=None, submission, now):
+    review = Review(
+        company_id=invitation.company_id,
+        shop_id=invitation.shop_id,
+        invitation=invitation,
+        kind=kind,
+        product_id=product_id,
+        rating=rating.rating,
+        comment=rating.comment.strip(),
+        display_name=clean_display_text(submission.display_name)[:60],
+        dialogue_email=submission.dialogue_email if kind == Review.Kind.MERCHANT else "",
+        submitted_at=now,
+    )
+    original = review.comment
+    review_decide(review, now=now)
+    review.save()
+    ReviewVersion.objects.create(
+        company_id=review.company_id,
+        shop_id=review.shop_id,
+        review=review,
+        version=1,
+        rating=review.rating,
+        comment=original,
+    )
+    return review
+
+
+def _attach_media(review: Review, media: tuple[CleanMedia, ...]) -> None:
+    for item in media:
+        row = ReviewMedia(
+            company_id=review.company_id,
+            shop_id=review.shop_id,
+            review=review,
+            kind=item.kind,
+            content_type=item.content_type,
+            size=item.content.size,
+            width=item.width,
+            height=item.height,
+            # Until the moderation queue exists media follow their review's decision.
+            status=ReviewMedia.Status.PUBLISHED
+            if review.status == Review.Status.PUBLISHED
+            else ReviewMedia.Status.PENDING,
+        )
+        row.file.save("upload", item.content, save=False)
+        row.save()
+
+
+def _announce(reviews: list[Review]) -> None:
+    if not reviews:
+        return
+    first = reviews[0]
+    product_ids = {r.product_id for r in reviews if r.product_id}
+    transaction.on_commit(
+        lambda: review_changed.send(
+            sender=Review,
+            company_id=first.company_id,
+            shop_id=first.shop_id,
+            product_ids=product_ids,
+        )
+    )
+
+
+def review_submit(*, invitation_id: int, submission: Submission) -> list[Review]:
+    """One merchant review and one per product of the order (R13), once per invitation (AU-3)."""
+    now = timezone.now()
+    company_id = (
+        Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
+    )
+    with tenant_scope(company_id), transaction.atomic():
+        # The row lock serializes concurrent submissions of one link; the unique constraint on
+        # (invitation, merchant) is the last word if anything slips past it.
+        invitation = _lock_open_invitation(invitation_id, now)
+        if Review.objects.filter(invitation=invitation).exists():
+            raise AlreadySubmitted()
+        allowed = _order_product_ids(invitation)
+        try:
+            with transaction.atomic():
+                merchant = _new_review(
+                    invitation,
+                    kind=Review.Kind.MERCHANT,
+                    rating=submission.merchant,
+                    submission=submission,
+                    now=now,
+                )
+                reviews = [merchant] + [
+                    _new_review(
+                        invitation,
+                        kind=Review.Kind.PRODUCT,
+                        rating=rating,
+                        product_id=product_id,
+                        submission=submission,
+                        now=now,
+                    )
+                    for product_id, rating in sorted(submission.products.items())
+                    if product_id in allowed
+                ]
+        except IntegrityError as exc:
+            raise AlreadySubmitted() from exc
+        _attach_media(merchant, submission.media)
+        Invitation.objects.filter(pk=invitation.pk).update(
+            status=Invitation.Status.RATED, used_at=now, updated_at=now
+        )
+        _announce(reviews)
+    return reviews
+
+
+def _revise(review: Review, rating: RatingInput, *, now) -> bool:
+    comment = rating.comment.strip()
+    if review.status == Review.Status.DELETED:
+        return False
+    if (review.rating, review.comment) == (rating.rating, comment):
+        return False
+    review.version += 1
+    review.rating, review.comment = rating.rating, comment
+    ReviewVersion.objects.create(
+        company_id=review.company_id,
+        shop_id=review.shop_id,
+        review=review,
+        version=review.version,
+        rating=rating.rating,
+        comment=comment,
+    )
+    review_decide(review, now=now)
+    review.save()
+    return True
+
+
+def review_edit(*, invitation_id: int, submission: Submission) -> list[Review]:
+    """Replace the evaluator's ratings while the link is valid; history is kept (R15)."""
+    now = timezone.now()
+    company_id = (
+        Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
+    )
+    with tenant_scope(company_id), transaction.atomic():
+        invitation = _lock_open_invitation(invitation_id, now)
+        current = {
+            (r.kind, r.product_id): r
+            for r in Review.objects.filter(invitation=invitation).exclude(
+                status=Review.Status.DELETED
+            )
+        }
+        merchant = current.get((Review.Kind.MERCHANT, None))
+        if merchant is None:
+            raise NothingToEdit()
+        changed = [merchant] if _revise(merchant, submission.merchant, now=now) else []
+        for product_id, rating in sorted(submission.products.items()):
+            review = current.get((Review.Kind.PRODUCT, product_id))
+            if review is None and product_id in _order_product_ids(invitation):
+                changed.append(
+                    _new_review(
+                        invitation,
+                        kind=Review.Kind.PRODUCT,
+                        rating=rating,
+                        product_id=product_id,
+                        submission=submission,
+                        now=now,
+                    )
+                )
+            elif review is not None and _revise(review, rating, now=now):
+                changed.append(review)
+        _attach_media(merchant, submission.media)
+        _announce(changed)
+    return changed
+
+
+def review_delete_by_evaluator(*, invitation_id: int) -> int:
+    """The evaluator deletes their reviews (R15): text, name and media go; the row stays as a
+    tombstone so the link cannot be used again and the average drops it."""
+    now = timezone.now()
+    company_id = (
+        Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
+    )
+    with tenant_scope(company_id), transaction.atomic():
+        reviews = list(
+            Review.objects.select_for_update()
+            .filter(invitation_id=invitation_id)
+            .exclude(status=Review.Status.DELETED)
+        )
+        for review in reviews:
+            for media in ReviewMedia.objects.filter(review=review):
+                media.file.delete(save=False)
+                media.delete()
+            ReviewVersion.objects.filter(review=review).update(comment="")
+            review.status, review.deleted_at = Review.Status.DELETED, now
+            review.comment = review.display_name = review.dialogue_email = ""
+            review.save()
+        _announce(reviews)
+    return len(reviews)

@@ -1,0 +1,204 @@
+"""The evaluator's pages: the rating link, the form, edits and deletion (R12-R16, AU-3, AU-4).
+
+The token in ``/r/<token>/`` is swapped for a review session on the first request and the
+browser is sent on to ``/r/`` (303), so the token never sits in the address bar, the history or a
+Referer (AU-4). Every page here is ``no-store`` and ``no-referrer``.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from companies.tenancy import tenant_scope
+from invitations.models import Invitation
+from invitations.selectors import invitation_for_token
+from reviews import services
+from reviews.forms import RatingForm
+from reviews.models import Review
+
+SESSION_KEY = "review_session"
+SESSION_SECONDS = 2 * 60 * 60  # a short review session; the link opens a new one any time
+MISSES_PER_MINUTE = 30  # unknown tokens per IP before 429 (AB-2)
+LANGUAGES = {"en", "de"}
+
+
+def private_page(view):
+    """No caching anywhere and no Referer leaving these pages (AU-4)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return never_cache(wrapped)
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _state_page(request, state: str, status: int, language: str | None = None):
+    """Neutral pages: they never show a shop, a name, an email or an order (AU-2, AB-2)."""
+    with translation.override(language or translation.get_language()):
+        return render(request, "public/rating/state.html", {"state": state}, status=status)
+
+
+def _too_many_misses(request) -> bool:
+    key = f"ratelink-miss:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 60)}"
+    try:
+        misses = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=120)
+        misses = 1
+    return misses > MISSES_PER_MINUTE
+
+
+def _language(request, invitation: Invitation) -> str:
+    chosen = request.GET.get("lang") or request.session.get("review_language")
+    if chosen in LANGUAGES:
+        request.session["review_language"] = chosen
+        return chosen
+    return invitation.order.locale if invitation.order.locale in LANGUAGES else "en"
+
+
+@private_page
+@require_http_methods(["GET"])
+def open_link(request, token: str):
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        if _too_many_misses(request):
+            return _state_page(request, "slow_down", 429)
+        return _state_page(request, "unknown", 404)
+    language = invitation.order.locale if invitation.order.locale in LANGUAGES else "en"
+    if timezone.now() >= invitation.expires_at or invitation.status == Invitation.Status.EXPIRED:
+        return _state_page(request, "expired", 410, language)
+    if not invitation.shop.is_public or invitation.shop.ratings_stopped:
+        return _state_page(request, "closed", 410, language)
+    with tenant_scope(invitation.company_id):
+        deleted = Review.objects.filter(
+            invitation=invitation, kind=Review.Kind.MERCHANT, status=Review.Status.DELETED
+        ).exists()
+    if deleted:
+        return _state_page(request, "used", 410, language)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {"id": invitation.pk, "until": time.time() + SESSION_SECONDS}
+    return see_other(reverse("reviews:rate"))
+
+
+def _session_invitation(request) -> Invitation | None:
+    data = request.session.get(SESSION_KEY)
+    if not data or data.get("until", 0) < time.time():
+        return None
+    invitation = (
+        Invitation.objects.unscoped()  # the id comes from our own signed session
+        .select_related("shop", "shop__company", "order")
+        .filter(pk=data["id"])
+        .first()
+    )
+    if invitation is None or timezone.now() >= invitation.expires_at:
+        return None
+    return invitation
+
+
+def _context(invitation: Invitation, form: RatingForm, reviews: list[Review], language: str):
+    return {
+        "shop": invitation.shop,
+        "order_id": invitation.order.order_id,
+        "form": form,
+        "editing": bool(reviews),
+        "valid_until": invitation.expires_at,
+        "language": language,
+        "media_limits": {"photos": 5, "photo_mb": 10, "videos": 1, "video_mb": 50},
+        "max_upload_mb": settings.FILE_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024),
+    }
+
+
+def _initial(reviews: list[Review]) -> dict:
+    initial = {}
+    for review in reviews:
+        if review.kind == Review.Kind.MERCHANT:
+            initial.update(
+                merchant_rating=review.rating,
+                merchant_comment=review.comment,
+                display_name=review.display_name,
+            )
+        else:
+            initial[f"product_{review.product_id}_rating"] = review.rating
+            initial[f"product_{review.product_id}_comment"] = review.comment
+    return initial
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def rate(request):
+    invitation = _session_invitation(request)
+    if invitation is None:
+        return _state_page(request, "session_ended", 404)
+    language = _language(request, invitation)
+    with translation.override(language), tenant_scope(invitation.company_id):
+        products = [item.product for item in invitation.order.items.select_related("product")]
+        reviews = list(
+            Review.objects.filter(invitation=invitation).exclude(status=Review.Status.DELETED)
+        )
+        if request.method == "GET":
+            form = RatingForm(initial=_initial(reviews), products=products)
+            return render(
+                request, "public/rating/form.html", _context(invitation, form, reviews, language)
+            )
+        form = RatingForm(request.POST, request.FILES, products=products)
+        if not form.is_valid():
+            return render(
+                request,
+                "public/rating/form.html",
+                _context(invitation, form, reviews, language),
+                status=400,
+            )
+        return _save(request, invitation, form, editing=bool(reviews), language=language)
+
+
+def _save(request, invitation, form, *, editing: bool, language: str):
+    action = services.review_edit if editing else services.review_submit
+    try:
+        action(invitation_id=invitation.pk, submission=form.submission())
+    except services.AlreadySubmitted:
+        return _state_page(request, "already_submitted", 409, language)
+    except services.LinkNotUsable:
+        return _state_page(request, "closed", 410, language)
+    except services.NothingToEdit:
+        return _state_page(request, "used", 410, language)
+    return see_other(reverse("reviews:thanks"))
+
+
+@private_page
+@require_http_methods(["GET"])
+def thanks(request):
+    invitation = _session_invitation(request)
+    if invitation is None:
+        return _state_page(request, "session_ended", 404)
+    with translation.override(_language(request, invitation)):
+        return render(request, "public/rating/thanks.html", {"shop": invitation.shop})
+
+
+@private_page
+@require_http_methods(["POST"])
+def delete(request):
+    invitation = _session_invitation(request)
+    if invitation is None:
+        return _state_page(request, "session_ended", 404)
+    language = _language(request, invitation)
+    services.review_delete_by_evaluator(invitation_id=invitation.pk)
+    request.session.pop(SESSION_KEY, None)
+    return _state_page(request, "deleted", 200, language)

@@ -1,0 +1,362 @@
+"""The rating page: link, form, submit, edit, delete (R9, R12-R16, AU-2..AU-4, AB-1, AB-2)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from companies.models import Shop
+from invitations import tokens
+from invitations.models import Invitation, OrderItem
+from reviews.models import Review, ReviewMedia, ReviewVersion
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+RATE = "/r/"
+
+
+@pytest.fixture
+def invitation(shop):
+    invitation = factories.InvitationFactory(shop=shop, status="sent")
+    factories.OrderItemFactory(shop=shop, order=invitation.order, product__name="Trail Runner")
+    return invitation
+
+
+@pytest.fixture
+def other_invitation(other_shop):
+    return factories.InvitationFactory(shop=other_shop, status="sent")
+
+
+def fresh_address() -> str:
+    """A client address of its own, so miss counters of other tests never add up (AB-2)."""
+    import secrets
+
+    return "10." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
+
+
+def link(invitation) -> str:
+    return f"/r/{tokens.token_for(invitation.token_nonce)}/"
+
+
+def open_session(client, invitation):
+    response = client.get(link(invitation))
+    assert response.status_code == 303, response.content
+    return response
+
+
+def reviews_of(invitation):
+    return Review.objects.for_company(invitation.company_id).filter(invitation=invitation)
+
+
+def product_of(invitation):
+    return OrderItem.objects.for_company(invitation.company_id).get(order=invitation.order).product
+
+
+def submit(client, invitation, **extra):
+    product = product_of(invitation)
+    data = {
+        "merchant_rating": "4",
+        "merchant_comment": "Quick and friendly.",
+        f"product_{product.pk}_rating": "5",
+        f"product_{product.pk}_comment": "Great shoes.",
+    }
+    data.update(extra)
+    return client.post(RATE, data)
+
+
+def test_it_swaps_the_token_for_a_session_and_leaves_no_trace_of_it(client, invitation):
+    """AU-4: 303 to a URL without the token; no-store and no-referrer; a new session id."""
+    client.get("/healthz")
+    response = open_session(client, invitation)
+    token = tokens.token_for(invitation.token_nonce)
+    assert response["Location"] == RATE
+    assert token not in response["Location"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    page = client.get(RATE)
+    assert page.status_code == 200
+    assert token not in page.content.decode()
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_it_answers_unknown_and_malformed_links_alike_without_naming_anyone(client, invitation):
+    """AB-2: the same neutral 404 for a well-formed and a malformed token."""
+    well_formed = client.get("/r/" + "A" * 43 + "/", REMOTE_ADDR=fresh_address())
+    malformed = client.get("/r/not-a-token/", REMOTE_ADDR=fresh_address())
+    assert well_formed.status_code == malformed.status_code == 404
+    assert well_formed.content == malformed.content
+    assert invitation.shop.name.encode() not in well_formed.content
+
+
+def test_it_slows_down_a_guessing_client(client, invitation):
+    """AB-2: after 30 misses a minute from one address, 429."""
+    address = fresh_address()
+    statuses = [client.get(f"/r/{n:043d}/", REMOTE_ADDR=address).status_code for n in range(31)]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30] == 429
+
+
+def test_it_disables_the_link_six_months_after_creation(client, shop):
+    """R9, AU-2: valid until the boundary, then a neutral 410 with no name, email or order."""
+    created = timezone.now() - datetime.timedelta(days=200)
+    invitation = factories.InvitationFactory(shop=shop, created_at=created, status="sent")
+    assert invitation.expires_at < timezone.now()
+    response = client.get(link(invitation))
+    assert response.status_code == 410
+    body = response.content.decode()
+    for secret in (shop.name, invitation.email, invitation.first_name, invitation.order.order_id):
+        assert secret not in body
+    Invitation.objects.unscoped().filter(pk=invitation.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    assert client.get(link(invitation)).status_code == 303
+
+
+def test_it_shows_the_shop_and_the_five_labelled_stars(client, invitation):
+    """R12: 5 very good ... 1 inadequate, as real radio inputs with labels."""
+    open_session(client, invitation)
+    page = client.get(RATE).content.decode()
+    assert invitation.shop.name in page
+    for label in (
+        "5 – very good",
+        "4 – good",
+        "3 – satisfactory",
+        "2 – unsatisfactory",
+        "1 – inadequate",
+    ):
+        assert label in page
+    assert page.count('type="radio" name="merchant_rating"') == 5
+    assert "Trail Runner" in page
+
+
+def test_it_publishes_one_merchant_and_one_product_review(client, invitation):
+    """R13: one merchant review and one per product; the link is marked as used."""
+    open_session(client, invitation)
+    response = submit(client, invitation)
+    assert response.status_code == 303 and response["Location"] == reverse("reviews:thanks")
+    rows = {r.kind: r for r in reviews_of(invitation)}
+    assert (rows["merchant"].rating, rows["merchant"].status) == (4, "published")
+    assert (rows["product"].rating, rows["product"].comment) == (5, "Great shoes.")
+    assert all(
+        r.is_transaction_based and r.company_id == invitation.company_id for r in rows.values()
+    )
+    assert ReviewVersion.objects.for_company(invitation.company_id).count() == 2
+    refreshed = Invitation.objects.unscoped().get(pk=invitation.pk)
+    assert refreshed.status == "rated" and refreshed.used_at is not None
+    assert client.get(reverse("reviews:thanks")).status_code == 200
+
+
+def test_it_never_makes_a_second_review_for_one_invitation(client, invitation):
+    """AU-3 (sequential): a later POST edits the one review; a second submit is refused."""
+    open_session(client, invitation)
+    submit(client, invitation)
+    assert client.post(RATE, {"merchant_rating": "1"}).status_code == 303  # an edit (R15)
+    from reviews import services
+
+    with pytest.raises(services.AlreadySubmitted):
+        services.review_submit(
+            invitation_id=invitation.pk,
+            submission=services.Submission(merchant=services.RatingInput(2)),
+        )
+    assert reviews_of(invitation).filter(kind="merchant").count() == 1
+
+
+def test_it_lets_the_evaluator_change_the_review_and_keeps_the_history(client, invitation):
+    """R15, AB-1: the new version replaces the old one publicly; all versions are kept."""
+    open_session(client, invitation)
+    submit(client, invitation)
+    client.get(link(invitation))  # a later visit from the email link
+    page = client.get(RATE).content.decode()
+    assert "Change your rating" in page and "Quick and friendly." in page
+    submit(client, invitation, merchant_rating="2", merchant_comment="Parcel arrived damaged.")
+    merchant = reviews_of(invitation).get(kind="merchant")
+    assert (merchant.rating, merchant.comment, merchant.version) == (
+        2,
+        "Parcel arrived damaged.",
+        2,
+    )
+    history = list(
+        ReviewVersion.objects.for_company(invitation.company_id)
+        .filter(review=merchant)
+        .values_list("version", "rating", "comment")
+    )
+    assert history == [(1, 4, "Quick and friendly."), (2, 2, "Parcel arrived damaged.")]
+
+
+def test_it_lets_the_evaluator_delete_the_review_and_spends_the_link(client, invitation):
+    """R15: deletion removes text, name and media; the link answers 410 afterwards."""
+    open_session(client, invitation)
+    submit(client, invitation, display_name="Kim")
+    response = client.post(reverse("reviews:delete"))
+    assert response.status_code == 200
+    for review in reviews_of(invitation):
+        assert (review.status, review.comment, review.display_name) == ("deleted", "", "")
+    assert client.get(link(invitation)).status_code == 410
+
+
+def test_it_ignores_ratings_of_products_that_are_not_in_the_order(client, invitation, shop):
+    stranger = factories.ProductFactory(shop=shop, name="Not bought")
+    open_session(client, invitation)
+    submit(client, invitation, **{f"product_{stranger.pk}_rating": "1"})
+    assert not reviews_of(invitation).filter(product=stranger).exists()
+
+
+def test_it_explains_a_missing_star_rating_and_stores_nothing(client, invitation):
+    open_session(client, invitation)
+    response = client.post(RATE, {"merchant_comment": "no stars"})
+    assert response.status_code == 400
+    assert "Choose from 1 to 5 stars." in response.content.decode()
+    assert not reviews_of(invitation).exists()
+
+
+def test_it_stores_hostile_text_as_typed_and_shows_it_escaped(client, invitation):
+    """IN-5: scripts and markup are text, everywhere they appear."""
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> =HYPERLINK("x")'
+    open_session(client, invitation)
+    submit(client, invitation, merchant_comment=hostile)
+    assert reviews_of(invitation).get(kind="merchant").comment == hostile
+    client.get(link(invitation))
+    page = client.get(RATE).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (64, 48), "orange")
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam Inc."  # Make
+    exif[0x8825] = {2: (52.0, 31.0, 12.0)}  # GPSInfo: latitude
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_it_re_encodes_photos_without_their_exif_data(client, invitation):
+    """Media: images are re-encoded; location and camera data are gone."""
+    original = _jpeg_with_gps()
+    assert b"SpyCam" in original
+    open_session(client, invitation)
+    photo = SimpleUploadedFile("holiday.jpg", original, content_type="image/jpeg")
+    assert submit(client, invitation, photos=[photo]).status_code == 303
+    media = ReviewMedia.objects.for_company(invitation.company_id).get()
+    stored = media.file.read()
+    assert b"SpyCam" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.getexif() == {}
+        assert image.size == (64, 48)
+    assert "holiday" not in media.file.name
+    assert (media.kind, media.content_type, media.status) == ("photo", "image/jpeg", "published")
+
+
+@pytest.mark.parametrize(
+    ("field", "upload", "message"),
+    [
+        (
+            "photos",
+            SimpleUploadedFile("x.jpg", b"not an image", "image/jpeg"),
+            "not a photo we can read",
+        ),
+        (
+            "videos",
+            SimpleUploadedFile("x.mp4", b"plain text, not a video", "video/mp4"),
+            "MP4 or WebM",
+        ),
+    ],
+)
+def test_it_refuses_files_that_are_not_what_they_claim(client, invitation, field, upload, message):
+    """Bad uploads get a clear message, and nothing at all is stored."""
+    open_session(client, invitation)
+    response = submit(client, invitation, **{field: [upload]})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not reviews_of(invitation).exists()
+
+
+def test_it_refuses_more_than_five_photos(client, invitation):
+    open_session(client, invitation)
+    photos = [SimpleUploadedFile(f"p{n}.jpg", _jpeg_with_gps(), "image/jpeg") for n in range(6)]
+    response = submit(client, invitation, photos=photos)
+    assert response.status_code == 400
+    assert "at most 5 photos" in response.content.decode()
+
+
+def test_it_accepts_a_small_mp4_video(client, invitation):
+    video = SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4")
+    open_session(client, invitation)
+    assert submit(client, invitation, videos=[video]).status_code == 303
+    media = ReviewMedia.objects.for_company(invitation.company_id).get()
+    assert (media.kind, media.content_type) == ("video", "video/mp4")
+
+
+def test_it_closes_the_form_when_staff_stopped_ratings(client, invitation, shop):
+    """R30: a shop whose new ratings are stopped answers with a neutral 410."""
+    Shop.objects.for_company(shop.company).filter(pk=shop.pk).update(ratings_stopped=True)
+    assert client.get(link(invitation)).status_code == 410
+
+
+def test_it_needs_a_review_session_for_the_form(client, invitation):
+    assert client.get(RATE).status_code == 404
+    assert client.post(RATE, {"merchant_rating": "5"}).status_code == 404
+    assert not reviews_of(invitation).exists()
+
+
+def test_it_writes_only_into_the_links_own_company(client, invitation, other_invitation):
+    """R4: a session opened with A's link can never create or change B's reviews."""
+    factories.ReviewFactory(shop=other_invitation.shop, invitation=other_invitation, rating=5)
+    open_session(client, invitation)
+    submit(client, invitation, merchant_rating="1")
+    theirs = Review.objects.for_company(other_invitation.company_id).get()
+    assert (theirs.rating, theirs.invitation_id) == (5, other_invitation.pk)
+    assert reviews_of(invitation).get(kind="merchant").company_id == invitation.company_id
+
+
+def test_it_keeps_the_dialogue_email_off_every_public_page(client, invitation):
+    """R16: the address is stored for the dialogue, never shown."""
+    open_session(client, invitation)
+    submit(client, invitation, dialogue_email="kim.private@example.org")
+    merchant = reviews_of(invitation).get(kind="merchant")
+    assert merchant.dialogue_email == "kim.private@example.org"
+    page = client.get(f"/c/{invitation.shop.slug}/").content.decode()
+    assert "kim.private@example.org" not in page
+    assert "Quick and friendly." in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_one_review_under_twenty_concurrent_submissions(shop):
+    """AU-3 (concurrent): exactly one review; the other requests get 409, none a 500."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    invitation = factories.InvitationFactory(shop=shop, status="sent")
+    clients = [Client() for _ in range(20)]
+    for each in clients:
+        open_session(each, invitation)
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(each):
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(each.post(RATE, {"merchant_rating": "5"}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(each,)) for each in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # A request that starts after the winner committed is an (unchanged) edit: 303 as well.
+    assert len(statuses) == 20 and set(statuses) <= {303, 409} and 409 in statuses
+    assert reviews_of(invitation).count() == 1
+    assert reviews_of(invitation).get().version == 1
