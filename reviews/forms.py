@@ -117,3 +117,22 @@ class RatingForm(forms.Form):
             dialogue_email=data["dialogue_email"],
             media=data.get("media", ()),
         )
+
+
+class VisitorReviewForm(forms.Form):
+    """A review without an order, written on the certificate page (R14)."""
+
+    rating = _stars(True, _("Your rating of this shop"))
+    comment = forms.CharField(
+        label=_("Your experience"), max_length=MAX_COMMENT, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    display_name = forms.CharField(
+        label=_("Name shown with your review (optional)"), required=False, max_length=60
+    )
+    email = forms.EmailField(
+        label=_("Your email address"),
+        help_text=_(
+            "We send you a link to confirm the review. The address is used for nothing else and "
+            "deleted once you confirm."
+        ),
+    )

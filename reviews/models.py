@@ -56,6 +56,9 @@ class Review(TenantModel):
     display_name = models.CharField(max_length=60, blank=True)
     # R16: for customer dialogue only, never shown publicly.
     dialogue_email = models.EmailField(blank=True)
+    # R14: where a visitor's review written on the certificate page is confirmed; erased as
+    # soon as the address is confirmed (or the unconfirmed review is purged).
+    author_email = models.EmailField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField()

@@ -297,3 +297,89 @@ def review_delete_by_evaluator(*, invitation_id: int) -> int:
             review.save()
         _announce(reviews)
     return len(reviews)
+
+
+# --- Reviews without an order, written on the certificate page (R14) -------------------------
+
+CONFIRMATION_SALT = "reviews.visitor-confirmation"
+CONFIRMATION_MAX_AGE = 7 * 24 * 60 * 60  # seconds; unconfirmed reviews are purged after this
+
+
+class ReviewsClosed(ReviewError):
+    code = "reviews_closed"
+
+
+def visitor_review_create(
+    *, shop, rating: int, comment: str, display_name: str, email: str
+) -> Review:
+    """A non-transaction-based review, held until its author confirms the email address."""
+    if not (shop.non_transaction_reviews_enabled and shop.is_public) or shop.ratings_stopped:
+        raise ReviewsClosed()
+    now = timezone.now()
+    with tenant_scope(shop.company_id), transaction.atomic():
+        review = Review.objects.create(
+            company_id=shop.company_id,
+            shop=shop,
+            kind=Review.Kind.MERCHANT,
+            invitation=None,
+            is_transaction_based=False,
+            rating=rating,
+            comment=comment.strip(),
+            display_name=clean_display_text(display_name)[:60],
+            author_email=email,
+            status=Review.Status.PENDING,
+            submitted_at=now,
+        )
+        ReviewVersion.objects.create(
+            company_id=shop.company_id,
+            shop=shop,
+            review=review,
+            version=1,
+            rating=rating,
+            comment=review.comment,
+        )
+        from reviews.tasks import send_review_confirmation
+
+        transaction.on_commit(lambda: send_review_confirmation.delay(review.pk))
+    return review
+
+
+def visitor_confirmation_token(review: Review) -> str:
+    from django.core import signing
+
+    return signing.dumps({"r": review.pk, "c": review.company_id}, salt=CONFIRMATION_SALT)
+
+
+def visitor_review_confirm(*, token: str) -> Review | None:
+    """Publish (or hold) a visitor's review once its email is confirmed. Safe to repeat."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    with tenant_scope(data["c"]), transaction.atomic():
+        review = Review.objects.select_for_update().filter(pk=data["r"]).first()
+        if review is None or review.status != Review.Status.PENDING or not review.author_email:
+            return review
+        review.author_email = ""  # its only purpose was this confirmation
+        review_decide(review, now=timezone.now())
+        review.save()
+        _announce([review])
+    return review
+
+
+def reviews_purge_unconfirmed(*, now=None) -> int:
+    """Delete visitor reviews whose address was never confirmed within the link's lifetime."""
+    import datetime
+
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=CONFIRMATION_MAX_AGE)
+    # Deliberately cross-tenant: the retention sweep covers every shop.
+    _total, per_model = (
+        Review.objects.unscoped()
+        .filter(is_transaction_based=False, status=Review.Status.PENDING, submitted_at__lt=cutoff)
+        .exclude(author_email="")
+        .delete()
+    )
+    return per_model.get(Review._meta.label, 0)

@@ -23,7 +23,7 @@ from companies.tenancy import tenant_scope
 from invitations.models import Invitation
 from invitations.selectors import invitation_for_token
 from reviews import services
-from reviews.forms import RatingForm
+from reviews.forms import RatingForm, VisitorReviewForm
 from reviews.models import Review
 
 SESSION_KEY = "review_session"
@@ -202,3 +202,59 @@ def delete(request):
     services.review_delete_by_evaluator(invitation_id=invitation.pk)
     request.session.pop(SESSION_KEY, None)
     return _state_page(request, "deleted", 200, language)
+
+
+# --- Reviews without an order (R14) ---------------------------------------------------------
+
+VISITOR_REVIEWS_PER_HOUR = 5  # per client address
+
+
+def _visitor_quota_spent(request) -> bool:
+    key = f"visitor-review:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 3600)}"
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=2 * 3600)
+        count = 1
+    return count > VISITOR_REVIEWS_PER_HOUR
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def visitor_write(request, slug: str):
+    from companies.selectors import shop_by_slug
+
+    shop = shop_by_slug(slug)
+    if shop is None or not shop.is_public:
+        return _state_page(request, "unknown", 404)
+    if not shop.non_transaction_reviews_enabled or shop.ratings_stopped:
+        return _state_page(request, "closed", 410)
+    form = VisitorReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _visitor_quota_spent(request):
+            return _state_page(request, "slow_down", 429)
+        data = form.cleaned_data
+        services.visitor_review_create(
+            shop=shop,
+            rating=data["rating"],
+            comment=data["comment"],
+            display_name=data["display_name"],
+            email=data["email"],
+        )
+        return render(request, "public/rating/visitor_sent.html", {"shop": shop})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "public/rating/visitor_form.html", {"shop": shop, "form": form}, status=status
+    )
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def visitor_confirm(request, token: str):
+    """GET shows a button; only the POST publishes (mail scanners prefetch GET links)."""
+    if request.method == "GET":
+        return render(request, "public/rating/visitor_confirm.html", {"token": token})
+    review = services.visitor_review_confirm(token=token)
+    if review is None:
+        return _state_page(request, "unknown", 404)
+    return render(request, "public/rating/visitor_confirmed.html", {"review": review})
