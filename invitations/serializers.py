@@ -10,6 +10,18 @@ from invitations.ingest import ItemInput, OrderInput, normalize_email
 LOCALES = ("en", "de")
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2099
+
+
+def _plausible_date(value):
+    """Dates outside 1990-2099 are typing errors, and near the year 9999 arithmetic overflows."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise serializers.ValidationError(
+            f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}."
+        )
+    return value
+
+
 class ItemSerializer(StrictSerializer):
     product_id = serializers.CharField(max_length=255)
     name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -47,6 +59,12 @@ class OrderSerializer(StrictSerializer):
         default=True,
         help_text="false only for shops with a staff-approved selection group (R8)",
     )
+
+    def validate_order_date(self, value):
+        return _plausible_date(value)
+
+    def validate_delivery_date(self, value):
+        return _plausible_date(value) if value is not None else value
 
     def validate_email(self, value: str) -> str:
         try:
