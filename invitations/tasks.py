@@ -1,8 +1,11 @@
-"""Periodic jobs of the invitations app (each also a management command)."""
+"""Celery tasks of the invitations app: thin, id-only, safe to run twice (STYLE.md 2-4)."""
 
 from celery import shared_task
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 
-from invitations import services
+from invitations import sending, services
+from invitations.csv_import import order_import_task  # noqa: F401 (registers the task)
 
 
 @shared_task(name="invitations.expire_links")
@@ -17,6 +20,26 @@ def purge_personal_data() -> int:
 
 @shared_task(name="invitations.send_invitations")
 def send_invitations() -> int:
-    from invitations.sending import invitations_send_due
+    return sending.invitations_send_due()
 
-    return invitations_send_due()
+
+@shared_task(
+    bind=True,
+    name="invitations.send_invitation_email",
+    # A database restart mid-task (FA-5): retry; the claim is taken over once the lock is free.
+    autoretry_for=(DatabaseOperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=sending.MAX_RETRIES,
+    soft_time_limit=sending.SEND_SOFT_TIME_LIMIT,
+    time_limit=sending.SEND_TIME_LIMIT,
+)
+def send_invitation_email(self, invitation_id: int) -> str:
+    """Send the email an invitation is claimed for (ID-4, FA-1, FA-6). Takes only an id."""
+    try:
+        return sending.invitation_email_send(
+            invitation_id=invitation_id, last_try=self.request.retries >= self.max_retries
+        )
+    except sending.SendLater as later:
+        raise self.retry(exc=later, countdown=later.countdown) from None

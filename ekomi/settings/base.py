@@ -152,6 +152,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="reviews@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Django's default is no timeout: a hung SMTP server would stall a worker forever (FA-6).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# First retry of a transient SMTP failure; doubles per attempt, capped below the send lease.
+INVITATION_SEND_RETRY_BASE_SECONDS = env.float("INVITATION_SEND_RETRY_BASE_SECONDS", default=30)
 
 # --- Uploads and request limits (IN-2) --------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 * 1024 * 1024)

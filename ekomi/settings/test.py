@@ -24,7 +24,10 @@ SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 DATABASES = {
     "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/ekomi")
 }
-DATABASES["default"]["TEST"] = {"NAME": f"test_ekomi_{_migrations_fingerprint()}"}
+# TEST_DB_SUFFIX keeps two test runs on one machine (a developer's and a CI clone) apart.
+DATABASES["default"]["TEST"] = {
+    "NAME": f"test_ekomi_{_migrations_fingerprint()}{env.str('TEST_DB_SUFFIX', default='')}"
+}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -45,7 +48,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read django.core.mail.outbox. A live-stack Celery worker (tests/live) is given
+# TEST_EMAIL_URL, the SMTP sink of its test; a name of its own, so a developer's EMAIL_URL never
+# sends the suite's mail anywhere.
+if env.str("TEST_EMAIL_URL", default=""):
+    vars().update(env.email_url("TEST_EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Live-stack tests shorten the send retry backoff so a 451 is retried within a second.
+INVITATION_SEND_RETRY_BASE_SECONDS = env.float("INVITATION_SEND_RETRY_BASE_SECONDS", default=30)
 CELERY_TASK_ALWAYS_EAGER = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

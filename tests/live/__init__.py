@@ -1,0 +1,1 @@
+"""L2 live-stack tests: a real Celery worker, Redis, Postgres and an SMTP sink."""
