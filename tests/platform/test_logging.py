@@ -25,3 +25,22 @@ def test_it_filters_log_records_before_any_handler_sees_them():
     )
     assert RedactSecretsFilter().filter(record) is True
     assert record.getMessage() == "sent to [email] with token=[redacted]"
+
+
+def test_it_redacts_the_celery_workers_own_log_handlers():
+    """R43: Celery installs its own handlers in the worker; they get the filter too."""
+    import io
+
+    from celery.signals import after_setup_logger
+
+    stream = io.StringIO()
+    logger = logging.getLogger("test.celery.worker")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        after_setup_logger.send(sender=None, logger=logger, loglevel=logging.INFO)
+        logger.warning("delivery to jane@example.org failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "jane@example.org" not in stream.getvalue()
+    assert "[email]" in stream.getvalue()
