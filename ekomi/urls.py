@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include("ekomi.api_urls")),
     path("c/", include("seals.urls")),
     path("r/", include("reviews.urls")),
-    path("u/", include("invitations.urls")),
+    path("", include("invitations.urls")),  # /u/<token>/ and /c/<slug>/request-link/
 ]
 
 if settings.DEBUG:

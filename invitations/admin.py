@@ -20,6 +20,7 @@ from invitations.models import (
     IdempotencyKey,
     Invitation,
     InvitationEmail,
+    LinkRequest,
     Order,
     OrderImport,
     OrderItem,
@@ -253,3 +254,88 @@ class EmailTemplateAdmin(TenantAdmin):
         if not change:
             obj.company_id = obj.shop.company_id  # a template belongs to its shop's company
         super().save_model(request, obj, form, change)
+
+
+@admin.register(LinkRequest)
+class LinkRequestAdmin(ReadOnlyTenantAdmin):
+    """R10: requests for a rating link; staff decide the ones that could not be matched."""
+
+    list_display = ("id", "shop", "order_reference", "status", "created_at", "decided_at")
+    list_select_related = ("shop",)
+    list_filter = ("status",)
+    search_fields = ("=order_reference",)
+    raw_id_fields = ("shop", "order", "decided_by")
+    show_full_result_count = False
+    fields = (
+        "shop",
+        "company",
+        "order_reference",
+        "order",
+        "status",
+        "message",
+        "evidence_file",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "sent_at",
+        "email",
+    )
+    readonly_fields = fields
+    personal_fields = ("email",)
+    actions = ("approve", "reject")
+
+    @admin.display(description="evidence")
+    def evidence_file(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if not obj.evidence:
+            return "—"
+        url = reverse("admin:invitations_linkrequest_evidence", args=[obj.pk])
+        return format_html('<a href="{}">download ({} bytes)</a>', url, obj.evidence.size)
+
+    def get_urls(self):
+        from django.urls import path
+
+        view = self.admin_site.admin_view(self.evidence_view)
+        return [
+            path("<int:pk>/evidence/", view, name="invitations_linkrequest_evidence"),
+            *super().get_urls(),
+        ]
+
+    def evidence_view(self, request, pk: int):
+        from django.http import FileResponse, Http404
+
+        if not self.has_view_permission(request):
+            raise Http404
+        # Deliberately cross-tenant: staff review evidence of every company.
+        obj = LinkRequest.objects.unscoped().filter(pk=pk).first()
+        if obj is None or not obj.evidence:
+            raise Http404
+        response = FileResponse(obj.evidence.open("rb"), as_attachment=True, filename="evidence")
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def has_change_permission(self, request, obj=None):
+        # The approve/reject actions need it; the form itself has only read-only fields.
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description="Approve: send the rating link (creates the order if unknown)")
+    def approve(self, request, queryset):
+        from invitations.link_requests import link_request_approve
+
+        pending = queryset.filter(status=LinkRequest.Status.PENDING)
+        for pk in pending.values_list("pk", flat=True):
+            link_request_approve(link_request_id=pk, staff_user=request.user)
+        self.message_user(request, f"{len(pending)} request(s) approved; links are on their way.")
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset):
+        from invitations.link_requests import link_request_reject
+
+        pending = list(
+            queryset.filter(status=LinkRequest.Status.PENDING).values_list("pk", flat=True)
+        )
+        for pk in pending:
+            link_request_reject(link_request_id=pk, staff_user=request.user)
+        self.message_user(request, f"{len(pending)} request(s) rejected.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -342,6 +344,64 @@ class OrderImport(TenantModel):
 
     def __str__(self) -> str:
         return f"import {self.public_id} ({self.status})"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files only staff read, through the admin: under PRIVATE_MEDIA_ROOT, never given a URL."""
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def _private_storage():
+    return PrivateStorage()
+
+
+class LinkRequest(TenantModel):
+    """Someone who bought but got no link asks for one from the certificate page (R10, 004 §5.9).
+
+    Sent automatically when the order is known and the email matches it; otherwise it waits for
+    staff, who look at the evidence.
+    """
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("link sent automatically")
+        PENDING = "pending", _("waiting for staff")
+        APPROVED = "approved", _("approved, link sent")
+        REJECTED = "rejected", _("rejected")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="link_requests"
+    )
+    order_reference = models.CharField(max_length=255)
+    # Personal data: used to answer this request, erased with the invitation data (R11).
+    email = models.EmailField()
+    evidence = models.FileField(upload_to="evidence/", storage=_private_storage, blank=True)
+    message = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "shop", "status"], name="linkrequest_company_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"link request {self.pk} ({self.status})"
 
 
 _INVITATION_STATUSES.extend(Invitation.Status.values)

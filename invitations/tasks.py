@@ -1,5 +1,7 @@
 """Celery tasks of the invitations app: thin, id-only, safe to run twice (STYLE.md 2-4)."""
 
+import smtplib
+
 from celery import shared_task
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -43,3 +45,25 @@ def send_invitation_email(self, invitation_id: int) -> str:
         )
     except sending.SendLater as later:
         raise self.retry(exc=later, countdown=later.countdown) from None
+
+
+@shared_task(
+    name="invitations.send_link_request_email",
+    autoretry_for=(
+        DatabaseOperationalError,
+        InterfaceError,
+        ConnectionError,
+        TimeoutError,
+        smtplib.SMTPServerDisconnected,
+        smtplib.SMTPConnectError,
+    ),
+    retry_backoff=30,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_link_request_email(link_request_id: int) -> bool:
+    """Answer a link request with the rating link (R10). Takes only an id; safe to repeat."""
+    from invitations.link_requests import link_request_email_send
+
+    return link_request_email_send(link_request_id=link_request_id)

@@ -46,3 +46,53 @@ def unsubscribe(request, token: str):
         template = "public/unsubscribed.html"
     with translation.override(language):
         return render(request, template, {"shop": shop, "LANGUAGE_CODE": language})
+
+
+LINK_REQUESTS_PER_HOUR = 5  # per client address (R10: rate-limited)
+
+
+def _link_request_quota_spent(request) -> bool:
+    import time
+
+    from django.core.cache import cache
+
+    key = f"link-request:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 3600)}"
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=2 * 3600)
+        count = 1
+    return count > LINK_REQUESTS_PER_HOUR
+
+
+@require_http_methods(["GET", "POST"])
+@_private
+def link_request(request, slug: str):
+    """R10: the same neutral answer whether or not the order exists (no enumeration)."""
+    from companies.selectors import shop_by_slug
+    from invitations.forms import LinkRequestForm
+    from invitations.link_requests import link_request_create
+
+    shop = shop_by_slug(slug)
+    if shop is None or not shop.is_public:
+        return page_not_found(request, Http404())
+    form = LinkRequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        if _link_request_quota_spent(request):
+            return render(
+                request,
+                "public/link_request.html",
+                {"shop": shop, "form": form, "slow_down": True},
+                status=429,
+            )
+        data = form.cleaned_data
+        link_request_create(
+            shop=shop,
+            email=data["email"],
+            order_reference=data["order_reference"],
+            evidence=data["evidence"],
+            message=data["message"],
+        )
+        return render(request, "public/link_request_sent.html", {"shop": shop})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "public/link_request.html", {"shop": shop, "form": form}, status=status)

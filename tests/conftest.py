@@ -126,3 +126,8 @@ def chromium():
 def _media_in_tmp(settings, tmp_path_factory):
     """Uploaded files of a test go to a temporary folder, never into the project's var/."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
+def _private_media_in_tmp(settings, tmp_path_factory):
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path_factory.mktemp("private"))

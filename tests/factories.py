@@ -15,7 +15,7 @@ from django.utils import timezone
 from companies.models import ApiKey, Company, Membership, Product, Role, Shop, User
 from companies.services import hash_secret
 from invitations import tokens
-from invitations.models import Invitation, Order, OrderItem
+from invitations.models import Invitation, LinkRequest, Order, OrderItem
 from reviews.models import Review, ReviewMedia
 
 
@@ -148,3 +148,12 @@ class ReviewMediaFactory(ShopOwnedFactory):
     size = 1000
     width = 40
     height = 30
+
+
+class LinkRequestFactory(ShopOwnedFactory):
+    class Meta:
+        model = LinkRequest
+
+    order_reference = factory.Sequence(lambda n: f"REQ-{n}")
+    email = factory.Sequence(lambda n: f"buyer{n}@example.net")
+    status = LinkRequest.Status.PENDING

@@ -148,6 +148,7 @@ BUILDERS = {
     "invitations.EmailTemplate": lambda shop: EmailTemplateFactory(shop=shop),
     "invitations.IdempotencyKey": lambda shop: IdempotencyKeyFactory(shop=shop),
     "invitations.OrderImport": lambda shop: OrderImportFactory(shop=shop),
+    "invitations.LinkRequest": lambda shop: factories.LinkRequestFactory(shop=shop),
     "reviews.Review": lambda shop: factories.ReviewFactory(shop=shop),
     "reviews.ReviewVersion": lambda shop: ReviewVersionFactory(shop=shop),
     "reviews.ReviewMedia": lambda shop: factories.ReviewMediaFactory(shop=shop),
