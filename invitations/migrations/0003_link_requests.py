@@ -11,7 +11,7 @@ from companies.db import AddTenantForeignKey
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('companies', '0004_shop_media_published_without_moderator'),
+        ('companies', '0003_shop_enforcement'),
         ('invitations', '0002_tenant_foreign_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
