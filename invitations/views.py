@@ -14,17 +14,24 @@ from django.views.defaults import page_not_found
 from invitations import emails, sending
 
 
-def _private(view):
-    """The URL carries a token: never cache the page, never leak it in a Referer."""
+def _private(view=None, *, referrer: str = "no-referrer"):
+    """Never cache the page, never leak its URL in a Referer to another site.
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+    Pages with a form that needs CSRF use ``same-origin``: under ``no-referrer`` browsers send
+    ``Origin: null`` with a POST and Django's origin check refuses it.
+    """
 
-    return wrapper
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response["Cache-Control"] = "no-store"
+            response["Referrer-Policy"] = referrer
+            return response
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 # CSRF-exempt on purpose: RFC 8058 one-click POSTs come from mail clients without cookies. The
@@ -66,7 +73,7 @@ def _link_request_quota_spent(request) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@_private
+@_private(referrer="same-origin")
 def link_request(request, slug: str):
     """R10: the same neutral answer whether or not the order exists (no enumeration)."""
     from companies.selectors import shop_by_slug

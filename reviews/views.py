@@ -2,7 +2,10 @@
 
 The token in ``/r/<token>/`` is swapped for a review session on the first request and the
 browser is sent on to ``/r/`` (303), so the token never sits in the address bar, the history or a
-Referer (AU-4). Every page here is ``no-store`` and ``no-referrer``.
+Referer (AU-4). Every page here is ``no-store``. The token URL answers with ``no-referrer``; the
+pages after it carry no secret and use ``same-origin``, because under ``no-referrer`` browsers send
+``Origin: null`` with a form POST (Fetch standard) and the CSRF origin check would refuse every
+submission.
 """
 
 from __future__ import annotations
@@ -32,16 +35,19 @@ MISSES_PER_MINUTE = 30  # unknown tokens per IP before 429 (AB-2)
 LANGUAGES = {"en", "de"}
 
 
-def private_page(view):
-    """No caching anywhere and no Referer leaving these pages (AU-4)."""
+def private_page(view=None, *, referrer: str = "same-origin"):
+    """No caching anywhere and no Referer leaving for another site (AU-4)."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response["Referrer-Policy"] = referrer
+            return response
 
-    return never_cache(wrapped)
+        return never_cache(wrapped)
+
+    return decorate(view) if view is not None else decorate
 
 
 def see_other(url: str) -> HttpResponseRedirect:
@@ -74,7 +80,7 @@ def _language(request, invitation: Invitation) -> str:
     return invitation.order.locale if invitation.order.locale in LANGUAGES else "en"
 
 
-@private_page
+@private_page(referrer="no-referrer")
 @require_http_methods(["GET"])
 def open_link(request, token: str):
     invitation = invitation_for_token(token)

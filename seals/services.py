@@ -1,8 +1,8 @@
-"""Recompute averages and seal tiers from the source rows (R24-R26).
+"""Writes of the seals app: recompute averages and tiers (R24-R26), invalidate public caches.
 
-A recompute is a pure function of the published transaction-based reviews of the last 12
-calendar months, so running it twice changes nothing. History gets a row only when the status
-changes.
+A recompute is a pure function of the published transaction-based reviews submitted in the last
+12 calendar months, so running it twice changes nothing. History gets a row only when a status
+changes. ``seals.recompute`` holds the SQL; this module says when it runs and what follows.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 
-from companies.models import Shop
-from reviews.models import Review
-from seals import scoring
-from seals.models import SealHistory, SealStatus
+from seals import public_cache, recompute
+from seals.models import SealStatus
+
+public_cache_bump = public_cache.public_cache_bump
 
 
 def window_start(today: datetime.date) -> datetime.datetime:
-    """The first instant of the 12-month window ending today (R24)."""
+    """The first instant of the 12-month window ending today (R24), inclusive.
+
+    A review submitted 12 months minus a day ago counts; 12 months plus a day ago does not.
+    """
     start = today - relativedelta(months=12)
     return datetime.datetime.combine(
         start, datetime.time.min, tzinfo=timezone.get_current_timezone()
@@ -29,54 +31,26 @@ def window_start(today: datetime.date) -> datetime.datetime:
 
 
 def seal_recompute(*, shop_id: int, today: datetime.date | None = None) -> SealStatus:
-    """Recompute the merchant seal of one shop; records history when the status changed."""
+    """Recompute the merchant seal and every product average of one shop (R13, R26).
+
+    Records history for each status that changed and moves "Status as of" to today. The shop's
+    public caches are invalidated once the transaction commits.
+    """
     today = today or timezone.localdate()
-    shop = Shop.objects.unscoped().only("id", "company_id").get(pk=shop_id)
-    totals = (
-        Review.objects.for_company(shop.company_id)
-        .filter(
-            shop_id=shop_id,
-            kind=Review.Kind.MERCHANT,
-            status=Review.Status.PUBLISHED,
-            is_transaction_based=True,
-            submitted_at__gte=window_start(today),
-        )
-        .aggregate(count=Count("id"), total=Sum("rating"))
-    )
-    count, total = totals["count"], totals["total"] or 0
-    values = {
-        "review_count": count,
-        "rating_sum": total,
-        "tier": scoring.tier_for(count=count, total=total),
-    }
-    with transaction.atomic():
-        current = (
-            SealStatus.objects.for_company(shop.company_id)
-            .select_for_update()
-            .filter(shop_id=shop_id, product__isnull=True)
-            .first()
-        )
-        if current is not None and all(getattr(current, k) == v for k, v in values.items()):
-            if current.status_as_of != today:
-                current.status_as_of = today
-                current.save(update_fields=["status_as_of", "updated_at"])
-            return current
-        if current is None:
-            current = SealStatus(company_id=shop.company_id, shop_id=shop_id, **values)
-        for key, value in values.items():
-            setattr(current, key, value)
-        current.status_as_of = today
-        current.save()
-        SealHistory.objects.for_company(shop.company_id).create(
-            company_id=shop.company_id, shop_id=shop_id, status_as_of=today, **values
-        )
-    return current
+    recompute.recompute(shop_id=shop_id, since=window_start(today), today=today)
+    # After the recompute's own transaction, or after the caller's if it runs inside one.
+    transaction.on_commit(lambda: public_cache.public_cache_bump(shop_id=shop_id))
+    # Deliberately by shop id alone: the shop's own company is the row's company.
+    return SealStatus.objects.unscoped().get(shop_id=shop_id, product__isnull=True)
 
 
 def seals_recompute_all(*, today: datetime.date | None = None) -> int:
-    """The nightly job: every shop's seal. Returns the number of shops."""
-    # Deliberately cross-tenant: the nightly sweep covers every shop.
-    shop_ids = list(Shop.objects.unscoped().values_list("id", flat=True))
-    for shop_id in shop_ids:
-        seal_recompute(shop_id=shop_id, today=today)
-    return len(shop_ids)
+    """The nightly job: every shop and product in a fixed number of queries (R26).
+
+    Returns the number of statuses that changed or were re-dated (0 on a second run the same
+    day). Every public cache is invalidated at once after commit ("Status as of" moved).
+    """
+    today = today or timezone.localdate()
+    updated = recompute.recompute(shop_id=None, since=window_start(today), today=today)
+    transaction.on_commit(public_cache.public_cache_bump_all)
+    return updated

@@ -3,6 +3,9 @@ from seals.services import seals_recompute_all
 
 
 class Command(JobCommand):
-    help = "Recompute every shop's average and seal (R24-R26). Safe to run twice."
+    help = (
+        "Recompute every shop's and product's average and seal (R24-R26) in a fixed number of "
+        "queries. Safe to run twice: a second run the same day changes nothing."
+    )
     job = seals_recompute_all
-    label = "shops recomputed"
+    label = "seal statuses changed or re-dated"
