@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -220,7 +222,9 @@ class CompanyAdmin(admin.ModelAdmin):
     list_display = ("name", "country", "vat_id", "status", "created_at")
     list_filter = ("status", "country")
     search_fields = ("name", "vat_id")
-    readonly_fields = ("created_at", "updated_at")
+    # Blocking backend access (R30) goes through "Shop enforcement", with a reason and a log
+    # entry; the status is not edited here.
+    readonly_fields = ("status", "created_at", "updated_at")
     inlines = (CompanyShopInline, CompanyMembershipInline)
 
 
@@ -241,20 +245,37 @@ class ShopAdmin(TenantAdmin):
 
     list_display = ("name", "slug", "company", "interface_id", "went_live_at")
     list_select_related = ("company",)
-    list_filter = ("non_transaction_reviews_enabled", "delay_basis")
+    list_filter = (
+        "non_transaction_reviews_enabled",
+        "delay_basis",
+        "media_published_without_moderator",
+    )
     search_fields = ("name", "slug", "interface_id")
     raw_id_fields = ("company",)
     secret_fields = ("interface_password_hash",)
+    # R30: enforcement flags change only through "Shop enforcement" (moderation), which asks
+    # for a reason, writes the moderation log and retires the shop's public caches.
     readonly_fields = (
         "interface_id",
         "interface_password",
         "went_live_at",
+        "public_pages_disabled",
+        "ratings_stopped",
+        "seal_state",
+        "enforcement",
         "created_at",
         "updated_at",
     )
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("enforcement"))
+    def enforcement(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:moderation_shopenforcement_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Enforcement actions (R30)"))
 
     @admin.display(description=_("interface password"))
     def interface_password(self, obj):

@@ -1,9 +1,11 @@
 """Enters the right tenant scope for every request (TESTPLAN TI-4).
 
 - ``/admin/`` for platform staff: across tenants (staff work on every company's data).
-- a logged-in company user: the company chosen in the session, if they are still a member.
+- ``/backend/`` for a logged-in company user: the company chosen in the session, if they are
+  still a member.
 - anything else (public pages, the API before authentication): no scope, so a tenant query that
-  forgot to name its company raises instead of leaking. The API enters its scope itself.
+  forgot to name its company raises instead of leaking. The API enters its scope itself. Public
+  pages never touch the session here, so their cached answers do not vary by cookie (TI-5).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.urls import reverse
 from companies.tenancy import cross_tenant, tenant_scope
 
 SESSION_COMPANY_KEY = "company_id"
+BACKEND_PREFIX = "/backend/"
 
 
 class TenantScopeMiddleware:
@@ -32,7 +35,11 @@ class TenantScopeMiddleware:
                 if user is not None and user.is_active and user.is_staff:
                     # Deliberately cross-tenant: Django admin is the platform staff's tool.
                     stack.enter_context(cross_tenant())
-            elif user is not None and user.is_authenticated:
+            elif (
+                request.path.startswith(BACKEND_PREFIX)
+                and user is not None
+                and (user.is_authenticated)
+            ):
                 company = self._session_company(request, user)
                 if company is not None:
                     request.company = company

@@ -159,6 +159,12 @@ class Shop(TenantModel):
         max_length=16, choices=SealState.choices, default=SealState.ACTIVE
     )
     ratings_stopped = models.BooleanField(default=False, help_text="no new ratings accepted")
+    # R17/R18: photos and videos wait for a moderator unless staff approved this shop's media
+    # to go out with their review (004 §5.6).
+    media_published_without_moderator = models.BooleanField(
+        default=False,
+        help_text="staff-approved: review photos and videos are published without a moderator",
+    )
     # R8 / 004 §6.5: only a staff-approved "defined selection group" lets orders skip the
     # invitation; its criteria are published on the certificate page.
     selection_group_criteria = models.TextField(blank=True)

@@ -1,7 +1,8 @@
-"""Platform staff accounts and the moderators' permission set (TESTPLAN TI-5(d)).
+"""Platform staff accounts, their second factor and the moderators' permission set (TESTPLAN
+TI-5(d)).
 
 Shared by the ``create_staff`` management command and the tests, so both grant exactly the same
-permissions.
+permissions. Every staff login gets a TOTP device: the admin lets nobody in without a code.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from companies.models import User
 
 MODERATORS_GROUP = "Moderators"
 
-# What moderators may do in the admin: read the review data and change reviews. Deliberately
-# absent: users, groups, permissions, memberships, API keys, invitation links (TI-5(d)).
+# What moderators may do in the admin: read the review data and work the moderation queue and
+# enforcement (every change goes through moderation services and the moderation log). Deliberately
+# absent: users, groups, permissions, memberships, API keys, OTP devices, invitation links,
+# private dialogue, network hashes and billing (TI-5(d)).
 MODERATOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "reviews.Review": ("view", "change"),
+    "reviews.Review": ("view",),
     "reviews.ReviewVersion": ("view",),
+    "reviews.ReviewMedia": ("view",),
+    "reviews.CompanyComment": ("view",),
     "invitations.Order": ("view",),
     "invitations.Invitation": ("view",),
     "companies.Company": ("view",),
@@ -30,6 +35,13 @@ MODERATOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "companies.Product": ("view",),
     "seals.SealStatus": ("view",),
     "seals.SealHistory": ("view",),
+    "moderation.QueuedReview": ("view", "change"),
+    "moderation.ShopEnforcement": ("view", "change"),
+    "moderation.Complaint": ("view",),
+    "moderation.IntegritySignal": ("view", "change"),
+    "moderation.ModerationFinding": ("view",),
+    "moderation.ModerationLogEntry": ("view",),
+    "moderation.ReplacementOffer": ("view",),
 }
 
 
@@ -39,6 +51,8 @@ class StaffUser:
     created: bool
     # The generated password, returned once; None when the caller chose it or kept the old one.
     generated_password: str | None
+    # The otpauth:// URI of a new TOTP device, returned once; None when the device was kept.
+    totp_uri: str | None = None
 
 
 def _permission(label: str, action: str) -> Permission:
@@ -69,14 +83,27 @@ def moderators_group_ensure() -> Group:
     return group
 
 
+def staff_totp_device(*, user: User, reset: bool = False) -> str | None:
+    """Give ``user`` a confirmed TOTP device; the provisioning URI if one was made (once)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    devices = TOTPDevice.objects.filter(user=user)
+    if devices.exists() and not reset:
+        return None
+    devices.delete()
+    device = TOTPDevice.objects.create(user=user, name="admin", confirmed=True)
+    return device.config_url
+
+
 def staff_user_upsert(
-    *, email: str, password: str | None = None, moderator: bool = False
+    *, email: str, password: str | None = None, moderator: bool = False, reset_totp: bool = False
 ) -> StaffUser:
     """Create platform staff or update an existing login to it.
 
     A moderator is staff in the Moderators group; anyone else is a superuser. An existing
     user keeps their password unless ``password`` is given; a new user without one gets a
-    generated password, returned once in the result.
+    generated password, returned once in the result. A user without a TOTP device (or with
+    ``reset_totp``) gets a new one, whose URI is returned once.
     """
     email = User.objects.normalize_email(email).strip().lower()
     generated = None
@@ -98,4 +125,5 @@ def staff_user_upsert(
             user.groups.add(group)
         else:
             user.groups.remove(group)
-    return StaffUser(user=user, created=created, generated_password=generated)
+        totp_uri = staff_totp_device(user=user, reset=reset_totp)
+    return StaffUser(user=user, created=created, generated_password=generated, totp_uri=totp_uri)

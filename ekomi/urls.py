@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("ekomi.api_urls")),
     path("c/", include("seals.urls")),
     path("r/", include("reviews.urls")),
+    path("m/", include("moderation.urls")),
     path("", include("invitations.urls")),  # /u/<token>/ and /c/<slug>/request-link/
 ]
 

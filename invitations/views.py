@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.defaults import page_not_found
 
+from ekomi.ratelimit import limit_exceeded
 from invitations import emails, sending
 
 
@@ -58,20 +59,6 @@ def unsubscribe(request, token: str):
 LINK_REQUESTS_PER_HOUR = 5  # per client address (R10: rate-limited)
 
 
-def _link_request_quota_spent(request) -> bool:
-    import time
-
-    from django.core.cache import cache
-
-    key = f"link-request:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 3600)}"
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=2 * 3600)
-        count = 1
-    return count > LINK_REQUESTS_PER_HOUR
-
-
 @require_http_methods(["GET", "POST"])
 @_private(referrer="same-origin")
 def link_request(request, slug: str):
@@ -85,7 +72,9 @@ def link_request(request, slug: str):
         return page_not_found(request, Http404())
     form = LinkRequestForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        if _link_request_quota_spent(request):
+        if limit_exceeded(
+            request, scope="link-request", limit=LINK_REQUESTS_PER_HOUR, window_seconds=3600
+        ):
             return render(
                 request,
                 "public/link_request.html",

@@ -1,15 +1,33 @@
-"""Django admin for reviews: moderators read reviews and change their status or text.
+"""Django admin for reviews, company comments and customer dialogue: read-only.
 
-Reviews come from evaluators, never from here; a review is never deleted from the admin (a
-deletion needs a recorded reason, R19). Every change made here writes a ``LogEntry`` (TI-5).
+Reviews come from evaluators, never from here. Their status and text change only through the
+moderation workbench (``moderation`` admin, "Moderation queue"), which records a reason and a
+moderation log entry for every action (R18, R19) and a ``LogEntry`` (TI-5). A review is never
+deleted from the admin.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from companies.admin import ReadOnlyTenantAdmin, TenantAdmin, TenantInline
-from reviews.models import Review, ReviewMedia, ReviewVersion
+from companies.admin import ReadOnlyTenantAdmin, TenantInline
+from reviews.models import (
+    CompanyComment,
+    DialogueMessage,
+    DialogueThread,
+    Review,
+    ReviewMedia,
+    ReviewVersion,
+)
+
+
+def _workbench(review_id: int):
+    # By URL name: the moderation app registers the workbench; reviews does not import it.
+    url = reverse("admin:moderation_queuedreview_change", args=[review_id])
+    return format_html('<a href="{}">{}</a>', url, _("Moderate"))
 
 
 class ReviewVersionInline(TenantInline, admin.TabularInline):
@@ -35,7 +53,7 @@ class ReviewVersionInline(TenantInline, admin.TabularInline):
 
 
 @admin.register(Review)
-class ReviewAdmin(TenantAdmin):
+class ReviewAdmin(ReadOnlyTenantAdmin):
     list_display = (
         "id",
         "shop",
@@ -66,6 +84,7 @@ class ReviewAdmin(TenantAdmin):
         "published_at",
         "deleted_at",
         "dialogue_email",
+        "moderate",
     )
     readonly_fields = (
         "shop",
@@ -75,18 +94,22 @@ class ReviewAdmin(TenantAdmin):
         "invitation",
         "is_transaction_based",
         "rating",
+        "comment",
+        "status",
         "version",
         "submitted_at",
         "published_at",
         "deleted_at",
         "dialogue_email",
+        "moderate",
     )
     # R16: the evaluator's contact for customer dialogue; moderation does not need it.
     personal_fields = ("dialogue_email",)
     inlines = (ReviewVersionInline,)
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description=_("moderation"))
+    def moderate(self, obj):
+        return _workbench(obj.pk)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -114,3 +137,62 @@ class ReviewMediaAdmin(ReadOnlyTenantAdmin):
     list_filter = ("kind", "status")
     raw_id_fields = ("shop", "review")
     show_full_result_count = False
+
+
+@admin.register(CompanyComment)
+class CompanyCommentAdmin(ReadOnlyTenantAdmin):
+    """Companies' public replies (R22); moderators act on them from the review's workbench."""
+
+    list_display = ("id", "review", "status", "version", "shop", "updated_at")
+    list_select_related = ("review", "shop")
+    list_filter = ("status",)
+    search_fields = ("text",)
+    raw_id_fields = ("shop", "review", "edited_by")
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DialogueMessageInline(TenantInline, admin.TabularInline):
+    model = DialogueMessage
+    fields = ("sender", "status", "text", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DialogueThread)
+class DialogueThreadAdmin(ReadOnlyTenantAdmin):
+    """Private customer dialogue (R22): superusers only; moderators see held messages on the
+    review's workbench and nothing else of it."""
+
+    list_display = ("id", "review", "status", "ended_by", "shop", "created_at")
+    list_select_related = ("review", "shop")
+    list_filter = ("status", "ended_by")
+    raw_id_fields = ("shop", "review")
+    inlines = (DialogueMessageInline,)
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DialogueMessage)
+class DialogueMessageAdmin(ReadOnlyTenantAdmin):
+    list_display = ("id", "thread", "sender", "status", "shop", "created_at")
+    list_select_related = ("thread", "shop")
+    list_filter = ("sender", "status")
+    raw_id_fields = ("shop", "thread", "author")
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -60,6 +62,8 @@ class Review(TenantModel):
     # soon as the address is confirmed (or the unconfirmed review is purged).
     author_email = models.EmailField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Public reference (API answers, complaint links) that reveals neither order nor sequence.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +178,111 @@ class ReviewVersion(TenantModel):
 
     def __str__(self) -> str:
         return f"review {self.review_id} v{self.version}"
+
+
+class CompanyComment(TenantModel):
+    """The company's public reply under a review: one per review, editable, checked with the
+    review conditions like any comment (004 §2.18, §8.1-8.2, R22)."""
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("published")
+        HELD = "held", _("held for a moderator")
+        REMOVED = "removed", _("removed by a moderator")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="company_comment")
+    # What is shown: the company's text with inadmissible spans starred (R18).
+    text = models.TextField()
+    # What the company wrote last, for moderators; never shown publicly.
+    submitted_text = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
+    version = models.PositiveIntegerField(default=1)
+    published_at = models.DateTimeField(null=True, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "company"], name="companycomment_id_company_key"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "shop", "status"], name="companycomment_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"company comment on review {self.review_id} ({self.status})"
+
+
+class DialogueThread(TenantModel):
+    """Private messages between the company and the evaluator about one review (004 §2.12,
+    §8.3-8.4, R16, R22). It exists only if the evaluator left an address for it; the company
+    never sees that address, and the evaluator may end the dialogue at any time."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        ENDED = "ended", _("ended")
+
+    class EndedBy(models.TextChoices):
+        NONE = "", _("-")
+        EVALUATOR = "evaluator", _("the evaluator")
+        COMPANY = "company", _("the company")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="dialogue")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=EndedBy.choices, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "company"], name="dialoguethread_id_company_key"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "shop", "status"], name="dialoguethread_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"dialogue on review {self.review_id} ({self.status})"
+
+
+class DialogueMessage(TenantModel):
+    """One message of a customer dialogue, checked with the same rules as comments (R22)."""
+
+    class Sender(models.TextChoices):
+        COMPANY = "company", _("company")
+        EVALUATOR = "evaluator", _("evaluator")
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("delivered")
+        HELD = "held", _("held for a moderator")
+        REJECTED = "rejected", _("rejected by a moderator")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(DialogueThread, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=16, choices=Sender.choices)
+    # What the other side reads (inadmissible spans starred) and what was written.
+    text = models.TextField()
+    submitted_text = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["thread", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id", "company"], name="dialoguemessage_id_company_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "thread", "created_at"], name="dialoguemessage_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender} message in dialogue {self.thread_id} ({self.status})"
 
 
 _REVIEW_STATUSES.extend(Review.Status.values)

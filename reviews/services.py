@@ -8,9 +8,12 @@ After commit, ``review_changed`` tells the seals app to recompute (R26).
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from companies.tenancy import tenant_scope
@@ -81,15 +84,62 @@ def clean_display_text(value: str) -> str:
     return unicodedata.normalize("NFC", value).translate(_INVISIBLE).strip()
 
 
-def review_decide(review: Review, *, now) -> None:
-    """Publish or hold one review from the automatic check of its text (R17, R18)."""
+# Asked by ``review_decide`` for every new or changed review, before it is saved. Receivers (the
+# moderation app's integrity checks, R23) look at the unsaved review, the time and the client's
+# address and return an object whose ``hold_reasons`` (a tuple of codes) hold the review for a
+# moderator. They never see a decision to make about the stars: there is none (R17).
+review_screening = Signal()
+_CLIENT_IP: ContextVar[str | None] = ContextVar("review_client_ip", default=None)
+
+
+@contextmanager
+def submitted_from(client_ip: str | None):
+    """The rating page's client address, for the integrity screening of what is decided inside
+    (bursts from one network, R23). Only a truncated, keyed hash of it is ever stored."""
+    token = _CLIENT_IP.set(client_ip or None)
+    try:
+        yield
+    finally:
+        _CLIENT_IP.reset(token)
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What ``review_decide`` found, kept on the review (``review.moderation_decision``) until
+    it is saved; the moderation app then records the findings and signals (R17, R23)."""
+
+    check: checks.TextCheck
+    screenings: tuple = ()
+    client_ip: str | None = None
+
+    @property
+    def hold_reasons(self) -> tuple[str, ...]:
+        return tuple(r for s in self.screenings for r in getattr(s, "hold_reasons", ()))
+
+
+def review_decide(review: Review, *, now) -> checks.TextCheck:
+    """Publish or hold one review: the single decision point (R17, R18, R23).
+
+    The automatic check of the text (``moderation.checks``) stars out clear cases and holds
+    unclear ones; the integrity screening (``review_screening``) may hold it too. Neither sees
+    the stars, so a clean review is published at once whatever its rating.
+    """
     result = checks.check_text(review.comment)
     review.comment = result.text
-    if result.decision == checks.PUBLISH:
+    client_ip = _CLIENT_IP.get()
+    answers = review_screening.send(sender=Review, review=review, now=now, client_ip=client_ip)
+    decision = ReviewDecision(
+        check=result,
+        screenings=tuple(answer for _receiver, answer in answers if answer is not None),
+        client_ip=client_ip,
+    )
+    if result.decision == checks.PUBLISH and not decision.hold_reasons:
         review.status = Review.Status.PUBLISHED
         review.published_at = review.published_at or now
     else:
         review.status = Review.Status.HELD
+    review.moderation_decision = decision
+    return result
 
 
 def _lock_open_invitation(invitation_id: int, now) -> Invitation:
@@ -137,6 +187,13 @@ def _new_review(invitation, *, kind, rating: RatingInput, product_id=None, submi
 
 
 def _attach_media(review: Review, media: tuple[CleanMedia, ...]) -> None:
+    """Photos and videos wait for a moderator (R17, 004 §5.6) unless staff approved this
+    shop's media to go out with a published review."""
+    if not media:
+        return
+    at_once = (
+        review.status == Review.Status.PUBLISHED and review.shop.media_published_without_moderator
+    )
     for item in media:
         row = ReviewMedia(
             company_id=review.company_id,
@@ -147,10 +204,7 @@ def _attach_media(review: Review, media: tuple[CleanMedia, ...]) -> None:
             size=item.content.size,
             width=item.width,
             height=item.height,
-            # Until the moderation queue exists media follow their review's decision.
-            status=ReviewMedia.Status.PUBLISHED
-            if review.status == Review.Status.PUBLISHED
-            else ReviewMedia.Status.PENDING,
+            status=ReviewMedia.Status.PUBLISHED if at_once else ReviewMedia.Status.PENDING,
         )
         row.file.save("upload", item.content, save=False)
         row.save()
@@ -171,13 +225,18 @@ def _announce(reviews: list[Review]) -> None:
     )
 
 
-def review_submit(*, invitation_id: int, submission: Submission) -> list[Review]:
-    """One merchant review and one per product of the order (R13), once per invitation (AU-3)."""
+def review_submit(
+    *, invitation_id: int, submission: Submission, client_ip: str | None = None
+) -> list[Review]:
+    """One merchant review and one per product of the order (R13), once per invitation (AU-3).
+
+    ``client_ip`` (optional) feeds the integrity screening (R23); see ``submitted_from``.
+    """
     now = timezone.now()
     company_id = (
         Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
     )
-    with tenant_scope(company_id), transaction.atomic():
+    with submitted_from(client_ip), tenant_scope(company_id), transaction.atomic():
         # The row lock serializes concurrent submissions of one link; the unique constraint on
         # (invitation, merchant) is the last word if anything slips past it.
         invitation = _lock_open_invitation(invitation_id, now)
@@ -236,13 +295,15 @@ def _revise(review: Review, rating: RatingInput, *, now) -> bool:
     return True
 
 
-def review_edit(*, invitation_id: int, submission: Submission) -> list[Review]:
+def review_edit(
+    *, invitation_id: int, submission: Submission, client_ip: str | None = None
+) -> list[Review]:
     """Replace the evaluator's ratings while the link is valid; history is kept (R15)."""
     now = timezone.now()
     company_id = (
         Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
     )
-    with tenant_scope(company_id), transaction.atomic():
+    with submitted_from(client_ip), tenant_scope(company_id), transaction.atomic():
         invitation = _lock_open_invitation(invitation_id, now)
         current = {
             (r.kind, r.product_id): r
@@ -362,8 +423,10 @@ def visitor_review_confirm(*, token: str) -> Review | None:
         review = Review.objects.select_for_update().filter(pk=data["r"]).first()
         if review is None or review.status != Review.Status.PENDING or not review.author_email:
             return review
-        review.author_email = ""  # its only purpose was this confirmation
+        # The integrity screening in review_decide compares the address with the company's own
+        # (R23, AB-3); afterwards it is erased: its only purpose was this confirmation.
         review_decide(review, now=timezone.now())
+        review.author_email = ""
         review.save()
         _announce([review])
     return review

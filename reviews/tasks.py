@@ -23,3 +23,10 @@ from reviews import notifications
 )
 def send_review_confirmation(review_id: int) -> bool:
     return notifications.review_confirmation_send(review_id=review_id)
+
+
+@shared_task(name="reviews.purge_unconfirmed_reviews")
+def purge_unconfirmed_reviews() -> int:
+    from reviews.services import reviews_purge_unconfirmed
+
+    return reviews_purge_unconfirmed()

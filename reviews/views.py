@@ -14,7 +14,6 @@ import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from companies.tenancy import tenant_scope
+from ekomi.ratelimit import client_ip, limit_exceeded
 from invitations.models import Invitation
 from invitations.selectors import invitation_for_token
 from reviews import services
@@ -62,16 +62,6 @@ def _state_page(request, state: str, status: int, language: str | None = None):
         return render(request, "public/rating/state.html", {"state": state}, status=status)
 
 
-def _too_many_misses(request) -> bool:
-    key = f"ratelink-miss:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 60)}"
-    try:
-        misses = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=120)
-        misses = 1
-    return misses > MISSES_PER_MINUTE
-
-
 def _language(request, invitation: Invitation) -> str:
     chosen = request.GET.get("lang") or request.session.get("review_language")
     if chosen in LANGUAGES:
@@ -85,7 +75,9 @@ def _language(request, invitation: Invitation) -> str:
 def open_link(request, token: str):
     invitation = invitation_for_token(token)
     if invitation is None:
-        if _too_many_misses(request):
+        if limit_exceeded(
+            request, scope="rating-link-miss", limit=MISSES_PER_MINUTE, window_seconds=60
+        ):
             return _state_page(request, "slow_down", 429)
         return _state_page(request, "unknown", 404)
     language = invitation.order.locale if invitation.order.locale in LANGUAGES else "en"
@@ -178,7 +170,11 @@ def rate(request):
 def _save(request, invitation, form, *, editing: bool, language: str):
     action = services.review_edit if editing else services.review_submit
     try:
-        action(invitation_id=invitation.pk, submission=form.submission())
+        action(
+            invitation_id=invitation.pk,
+            submission=form.submission(),
+            client_ip=client_ip(request),
+        )
     except services.AlreadySubmitted:
         return _state_page(request, "already_submitted", 409, language)
     except services.LinkNotUsable:
@@ -215,16 +211,6 @@ def delete(request):
 VISITOR_REVIEWS_PER_HOUR = 5  # per client address
 
 
-def _visitor_quota_spent(request) -> bool:
-    key = f"visitor-review:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 3600)}"
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=2 * 3600)
-        count = 1
-    return count > VISITOR_REVIEWS_PER_HOUR
-
-
 @private_page
 @require_http_methods(["GET", "POST"])
 def visitor_write(request, slug: str):
@@ -237,7 +223,9 @@ def visitor_write(request, slug: str):
         return _state_page(request, "closed", 410)
     form = VisitorReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _visitor_quota_spent(request):
+        if limit_exceeded(
+            request, scope="visitor-review", limit=VISITOR_REVIEWS_PER_HOUR, window_seconds=3600
+        ):
             return _state_page(request, "slow_down", 429)
         data = form.cleaned_data
         services.visitor_review_create(

@@ -140,7 +140,8 @@ def review_list_published(*, shop: Shop, filters: ReviewFilter | None = None) ->
         status=ReviewMedia.Status.PUBLISHED, kind=ReviewMedia.Kind.PHOTO
     )
     return (
-        reviews.select_related("product")
+        # The company's reply rides along in the same query (R22): no extra query per review.
+        reviews.select_related("product", "company_comment")
         .prefetch_related(Prefetch("media", queryset=media.order_by("id"), to_attr="photos"))
         .order_by("-submitted_at", "-id")
     )

@@ -25,13 +25,16 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Proxies whose X-Forwarded-For is believed (nginx in front of gunicorn); nobody else's.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Derives rating-link tokens from their stored nonces (invitations/tokens.py). Changing it keeps
 # every link already sent working (they are looked up by hash) but re-sends get new links.
 RATING_LINK_SECRET = env.str("RATING_LINK_SECRET", default=SECRET_KEY)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with a second factor for staff (moderation/admin_site.py, TI-5).
+    "moderation.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +43,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "companies",
     "invitations",
     "reviews",
@@ -55,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -119,6 +125,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/backend/"
+# Staff need a TOTP code for the admin (TI-5); the issuer names the account in the app.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Review platform")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's secret key
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -177,7 +186,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
-        "base-uri": ["'self'"],
+        "base-uri": ["'none'"],
         "object-src": ["'none'"],
     }
 }
@@ -251,6 +260,21 @@ CELERY_BEAT_SCHEDULE = {
     "purge-personal-data": {
         "task": "invitations.purge_personal_data",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Visitor reviews never confirmed are deleted after the link's 7 days (R14).
+    "purge-unconfirmed-reviews": {
+        "task": "reviews.purge_unconfirmed_reviews",
+        "schedule": crontab(hour=3, minute=40),
+    },
+    # Integrity signals (R23): invitation coverage and order drops once a day; network data is
+    # kept only 90 days.
+    "integrity-coverage-scan": {
+        "task": "moderation.integrity_coverage_scan",
+        "schedule": crontab(hour=4, minute=10),
+    },
+    "integrity-signals-purge": {
+        "task": "moderation.integrity_signals_purge",
+        "schedule": crontab(hour=3, minute=50),
     },
     # Renewals, invoices, collections and dunning (R33-R36): daily, before office hours.
     "run-billing": {"task": "billing.run_billing", "schedule": crontab(hour=5, minute=0)},

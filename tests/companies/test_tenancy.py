@@ -167,3 +167,13 @@ def test_it_refuses_an_api_view_that_overrides_get_queryset():
         class Leaky2(ShopScopedViewSet):  # noqa: F841
             def get_object(self):
                 return None
+
+
+@pytest.mark.django_db
+def test_it_leaves_the_session_alone_on_public_pages(client, owner, shop):
+    """TI-5: a logged-in visitor's session never shapes a public page or its cache."""
+    client.force_login(owner)
+    response = client.get(f"/c/{shop.slug}/")
+    assert response.status_code == 200
+    assert "Cookie" not in response.get("Vary", "")
+    assert "sessionid" not in response.cookies

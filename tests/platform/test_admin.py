@@ -1,5 +1,6 @@
 """Django admin for platform staff: every model opens, lists stay cheap, secrets stay hidden,
-moderators stay inside their permissions, and ``create_staff`` (TESTPLAN TI-5(d), R3, R9)."""
+moderators stay inside their permissions, a second factor guards every page, and
+``create_staff`` (TESTPLAN TI-5(d), R3, R9)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from companies.models import ApiKey, Membership, Shop, User
 from companies.services import api_key_create, api_key_revoke
 from companies.services_staff import (
     MODERATORS_GROUP,
     moderators_group_ensure,
+    staff_totp_device,
     staff_user_upsert,
 )
 from invitations import tokens
@@ -30,13 +35,16 @@ from invitations.models import (
     IdempotencyKey,
     Invitation,
     InvitationEmail,
+    LinkRequest,
     OrderImport,
     Suppression,
     email_digest,
 )
+from moderation.models import ModerationLogEntry, QueuedReview, ShopEnforcement
 from reviews.models import Review, ReviewVersion
 from seals.models import SealHistory, SealStatus
 from tests import factories
+from tests.moderation import factories as moderation_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +120,15 @@ class OrderImportFactory(factories.ShopOwnedFactory):
     rows_rejected = 1
 
 
+class LinkRequestFactory(factories.ShopOwnedFactory):
+    class Meta:
+        model = LinkRequest
+
+    order_reference = factory.Sequence(lambda n: f"ORDER-{n}")
+    email = factory.Sequence(lambda n: f"buyer{n}@example.net")
+    status = LinkRequest.Status.PENDING
+
+
 class SealStatusFactory(factories.ShopOwnedFactory):
     """One merchant seal per shop, so every row gets its own shop."""
 
@@ -148,12 +165,39 @@ BUILDERS = {
     "invitations.EmailTemplate": lambda shop: EmailTemplateFactory(shop=shop),
     "invitations.IdempotencyKey": lambda shop: IdempotencyKeyFactory(shop=shop),
     "invitations.OrderImport": lambda shop: OrderImportFactory(shop=shop),
-    "invitations.LinkRequest": lambda shop: factories.LinkRequestFactory(shop=shop),
+    "invitations.LinkRequest": lambda shop: LinkRequestFactory(shop=shop),
     "reviews.Review": lambda shop: factories.ReviewFactory(shop=shop),
     "reviews.ReviewVersion": lambda shop: ReviewVersionFactory(shop=shop),
     "reviews.ReviewMedia": lambda shop: factories.ReviewMediaFactory(shop=shop),
     "seals.SealStatus": lambda shop: SealStatusFactory(shop__company=shop.company),
     "seals.SealHistory": lambda shop: SealHistoryFactory(shop__company=shop.company),
+    "reviews.CompanyComment": lambda shop: moderation_factories.CompanyCommentFactory(shop=shop),
+    "reviews.DialogueThread": lambda shop: moderation_factories.DialogueThreadFactory(shop=shop),
+    "reviews.DialogueMessage": lambda shop: moderation_factories.DialogueMessageFactory(shop=shop),
+    "moderation.QueuedReview": lambda shop: QueuedReview.objects.unscoped().get(
+        pk=moderation_factories.HeldReviewFactory(shop=shop).pk
+    ),
+    "moderation.ShopEnforcement": lambda shop: ShopEnforcement.objects.unscoped().get(
+        pk=factories.ShopFactory(company=shop.company).pk
+    ),
+    "moderation.Complaint": lambda shop: moderation_factories.ComplaintFactory(shop=shop),
+    "moderation.IntegritySignal": lambda shop: moderation_factories.IntegritySignalFactory(
+        shop=shop
+    ),
+    "moderation.ModerationFinding": lambda shop: moderation_factories.ModerationFindingFactory(
+        shop=shop
+    ),
+    "moderation.ModerationLogEntry": lambda shop: moderation_factories.log_entry(shop),
+    "moderation.NetworkSighting": lambda shop: moderation_factories.NetworkSightingFactory(
+        shop=shop
+    ),
+    "moderation.OutboundEmail": lambda shop: moderation_factories.OutboundEmailFactory(shop=shop),
+    "moderation.ReplacementOffer": lambda shop: moderation_factories.ReplacementOfferFactory(
+        shop=shop
+    ),
+    "otp_totp.TOTPDevice": lambda shop: TOTPDevice.objects.create(
+        user=factories.UserFactory(is_staff=True), name="admin", confirmed=True
+    ),
 }
 REGISTERED = sorted(model._meta.label for model in admin.site._registry)
 
@@ -164,6 +208,19 @@ def changelist_url(model) -> str:
 
 def change_url(obj) -> str:
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def admin_login(client, user) -> None:
+    """Log ``user`` in with a verified second factor, as the admin login form does (TI-5).
+
+    The login form itself is exercised in ``test_it_logs_staff_in_with_password_and_code``.
+    """
+    staff_totp_device(user=user)
+    device = TOTPDevice.objects.get(user=user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture
@@ -190,7 +247,7 @@ def test_it_registers_every_platform_model():
 def test_it_opens_the_changelist_and_change_page_of_every_model(client, superuser, shop, label):
     """Staff open every list and every object, across tenants (the row is in ``company``)."""
     obj = BUILDERS[label](shop)
-    client.force_login(superuser)
+    admin_login(client, superuser)
 
     listing = client.get(changelist_url(obj))
     assert listing.status_code == 200
@@ -205,11 +262,12 @@ def test_it_lists_many_rows_in_a_bounded_number_of_queries(
     """Foreign keys in list columns are joined, not fetched per row (STYLE.md 10)."""
     for _ in range(6):
         BUILDERS[label](shop)
-    client.force_login(superuser)
-    # session, user, COUNT of the filtered list, COUNT of all rows (only where the full count
-    # is shown), the page of rows with its joined foreign keys, the choices of one related
-    # filter (the user list's groups). Six more rows fetched one by one would need 6 more.
-    with django_assert_max_num_queries(6):
+    admin_login(client, superuser)
+    # session, user, the session's OTP device (second factor), COUNT of the filtered list,
+    # COUNT of all rows (only where the full count is shown), the page of rows with its joined
+    # foreign keys, the choices of one related filter (the user list's groups). Six more rows
+    # fetched one by one would need 6 more.
+    with django_assert_max_num_queries(7):
         response = client.get(changelist_url(apps.get_model(label)))
     assert response.status_code == 200
 
@@ -217,7 +275,7 @@ def test_it_lists_many_rows_in_a_bounded_number_of_queries(
 def test_it_adds_a_user_by_email_address(client, superuser):
     """The custom user has no username: the add form asks for the email address, stores it
     lower-cased like the manager does, and refuses the same address in other case."""
-    client.force_login(superuser)
+    admin_login(client, superuser)
     add_url = reverse("admin:companies_user_add")
     form = {
         "email": "New.Colleague@Platform.Example",
@@ -268,7 +326,7 @@ def test_it_shows_a_company_owner_nothing_of_another_company(client, owner, othe
 def test_it_lets_a_moderator_open_reviews(client, moderator, shop):
     """TI-5: moderators read and change reviews."""
     review = factories.ReviewFactory(shop=shop, comment="Fast and friendly.")
-    client.force_login(moderator)
+    admin_login(client, moderator)
     listing = client.get(changelist_url(Review))
     assert listing.status_code == 200
     assert change_url(review) in listing.content.decode()
@@ -289,14 +347,14 @@ def test_it_lets_a_moderator_open_reviews(client, moderator, shop):
 def test_it_forbids_a_moderator_users_groups_and_api_keys(client, moderator, shop, build):
     """TI-5(d): a moderator cannot see or edit users, permissions, memberships or API keys."""
     obj = build(shop)
-    client.force_login(moderator)
+    admin_login(client, moderator)
     assert client.get(changelist_url(obj)).status_code == 403
     assert client.get(change_url(obj)).status_code == 403
 
 
 def test_it_forbids_a_moderator_to_make_themselves_superuser(client, moderator):
     """TI-5(d): no way to escalate through the user change form."""
-    client.force_login(moderator)
+    admin_login(client, moderator)
     response = client.post(
         change_url(moderator),
         {"email": moderator.email, "is_active": "on", "is_staff": "on", "is_superuser": "on"},
@@ -308,25 +366,29 @@ def test_it_forbids_a_moderator_to_make_themselves_superuser(client, moderator):
 
 
 def test_it_logs_a_moderators_change_to_a_review(client, moderator, shop):
-    """TI-5(d): every moderator action writes a LogEntry."""
+    """TI-5(d), R18, R19: a moderator stars out a span on the workbench; the change is in
+    Django's LogEntry and in the moderation log, and the review form itself edits nothing."""
     review = factories.ReviewFactory(shop=shop, comment="Call me on 0170 1234567.")
-    client.force_login(moderator)
+    admin_login(client, moderator)
     response = client.post(
-        change_url(review),
-        {
-            "status": Review.Status.UNPUBLISHED,
-            "comment": "Call me on ***.",
-            "versions-TOTAL_FORMS": "0",
-            "versions-INITIAL_FORMS": "0",
-            "versions-MIN_NUM_FORMS": "0",
-            "versions-MAX_NUM_FORMS": "1000",
-        },
+        change_url(QueuedReview.objects.unscoped().get(pk=review.pk)),
+        {"action": "obscure", "fragment": "0170 1234567", "justification": "phone number"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     review = Review.objects.unscoped().get(pk=review.pk)
-    assert (review.status, review.comment) == (Review.Status.UNPUBLISHED, "Call me on ***.")
+    assert (review.status, review.comment, review.rating) == ("published", "Call me on ***.", 5)
     entry = LogEntry.objects.get(object_id=str(review.pk), content_type__model="review")
     assert (entry.user, entry.action_flag) == (moderator, CHANGE)
+    logged = ModerationLogEntry.objects.unscoped().get(target_id=review.pk)
+    assert (logged.actor, logged.action, logged.justification) == (
+        moderator,
+        "obscure",
+        "phone number",
+    )
+
+    # The plain review page is read-only for everyone: no way around the log.
+    assert client.post(change_url(review), {"status": "deleted"}).status_code == 403
+    assert Review.objects.unscoped().get(pk=review.pk).status == "published"
 
 
 def test_it_shows_an_evaluators_email_to_superusers_only(client, superuser, moderator, shop):
@@ -335,12 +397,12 @@ def test_it_shows_an_evaluators_email_to_superusers_only(client, superuser, mode
     review = factories.ReviewFactory(
         shop=shop, invitation=invitation, dialogue_email="kim.dialogue@example.net"
     )
-    client.force_login(moderator)
+    admin_login(client, moderator)
     assert "kim.customer@" not in client.get(change_url(invitation)).content.decode()
     assert "kim.dialogue@" not in client.get(change_url(review)).content.decode()
     assert "kim.customer@" not in client.get(changelist_url(invitation)).content.decode()
 
-    client.force_login(superuser)
+    admin_login(client, superuser)
     assert "kim.customer@" in client.get(change_url(invitation)).content.decode()
     assert "kim.dialogue@" in client.get(change_url(review)).content.decode()
     assert "kim.customer@" not in client.get(changelist_url(invitation)).content.decode()
@@ -349,7 +411,7 @@ def test_it_shows_an_evaluators_email_to_superusers_only(client, superuser, mode
 def test_it_never_renders_an_api_key_or_its_hash(client, superuser, shop):
     """R3: the key is shown once at creation; the admin shows neither it nor its hash."""
     key, raw = api_key_create(shop=shop, name="shop system")
-    client.force_login(superuser)
+    admin_login(client, superuser)
     pages = [client.get(changelist_url(ApiKey)), client.get(change_url(key))]
     for page in pages:
         assert page.status_code == 200
@@ -364,7 +426,7 @@ def test_it_refuses_to_filter_the_changelist_by_a_hash(client, superuser, shop):
     key, _raw = api_key_create(shop=shop, name="shop system")
     factories.InvitationFactory(shop=shop)
     SuppressionFactory(shop=shop)
-    client.force_login(superuser)
+    admin_login(client, superuser)
     assert client.get(changelist_url(ApiKey), {"key_hash": key.key_hash}).status_code == 400
     for lookup in ("token_hash__startswith", "token_nonce__startswith"):
         assert client.get(changelist_url(Invitation), {lookup: "a"}).status_code == 400
@@ -379,7 +441,7 @@ def test_it_never_renders_a_rating_links_nonce_or_hash(client, superuser, shop):
     invitation = factories.InvitationFactory(shop=shop, status="sent")
     email = InvitationEmailFactory(shop=shop, invitation=invitation)
     token = tokens.token_for(invitation.token_nonce)
-    client.force_login(superuser)
+    admin_login(client, superuser)
     pages = (changelist_url(Invitation), change_url(invitation), change_url(email))
     for url in (*pages, changelist_url(InvitationEmail)):
         page = client.get(url)
@@ -397,7 +459,7 @@ def test_it_never_renders_a_rating_links_nonce_or_hash(client, superuser, shop):
 def test_it_never_renders_a_suppressed_address_digest(client, superuser, shop):
     """R6: the suppression list keeps a keyed digest of the address, and the admin hides it."""
     suppression = SuppressionFactory(shop=shop, email_digest=email_digest("gone@example.net"))
-    client.force_login(superuser)
+    admin_login(client, superuser)
     for url in (changelist_url(Suppression), change_url(suppression)):
         page = client.get(url)
         assert page.status_code == 200
@@ -407,7 +469,7 @@ def test_it_never_renders_a_suppressed_address_digest(client, superuser, shop):
 def test_it_never_renders_a_stored_api_answer(client, superuser, shop):
     """An API write's stored answer can carry a rating link (R9): neither page shows it."""
     key = IdempotencyKeyFactory(shop=shop, key="order-4711")
-    client.force_login(superuser)
+    admin_login(client, superuser)
     for url in (changelist_url(IdempotencyKey), change_url(key)):
         page = client.get(url)
         assert page.status_code == 200
@@ -423,7 +485,7 @@ def test_it_keeps_service_written_invitation_rows_read_only(client, superuser, s
     """Send records, suppressions, idempotency keys and imports come from their services."""
     build = BUILDERS[model._meta.label]
     obj = build(shop)
-    client.force_login(superuser)
+    admin_login(client, superuser)
     opts = model._meta
     assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 403
     assert client.post(change_url(obj), {}).status_code == 403
@@ -431,7 +493,7 @@ def test_it_keeps_service_written_invitation_rows_read_only(client, superuser, s
 
 def test_it_lets_staff_add_an_email_template_inside_the_shops_company(client, superuser, shop):
     """Templates are edited here; the new row takes its shop's company."""
-    client.force_login(superuser)
+    admin_login(client, superuser)
     response = client.post(
         reverse("admin:invitations_emailtemplate_add"),
         {
@@ -449,7 +511,7 @@ def test_it_lets_staff_add_an_email_template_inside_the_shops_company(client, su
 
 def test_it_never_renders_the_interface_password_hash(client, superuser, shop):
     """R3: the interface password is hashed; its hash is read-only and not even displayed."""
-    client.force_login(superuser)
+    admin_login(client, superuser)
     html = client.get(change_url(shop)).content.decode()
     assert shop.interface_id in html
     assert shop.interface_password_hash not in html
@@ -463,7 +525,7 @@ def test_it_revokes_the_selected_keys_only(client, superuser, shop, other_shop):
     already, _ = api_key_create(shop=shop, name="old")
     api_key_revoke(api_key=already)
     revoked_before = ApiKey.objects.unscoped().get(pk=already.pk).revoked_at
-    client.force_login(superuser)
+    admin_login(client, superuser)
 
     response = client.post(
         changelist_url(ApiKey),
@@ -484,7 +546,7 @@ def test_it_keeps_computed_seal_values_read_only(client, superuser, shop, model)
     """R24-R26: averages and tiers come from reviews; not even a superuser edits them here."""
     build = SealStatusFactory if model is SealStatus else SealHistoryFactory
     seal = build(shop=shop, tier="gold")
-    client.force_login(superuser)
+    admin_login(client, superuser)
     response = client.post(change_url(seal), {"tier": "standard", "review_count": "1"})
     assert response.status_code == 403
     assert model.objects.unscoped().get(pk=seal.pk).tier == "gold"
@@ -496,7 +558,8 @@ def test_it_keeps_computed_seal_values_read_only(client, superuser, shop, model)
 
 def test_it_gives_moderators_no_power_over_accounts_or_keys():
     """TI-5(d): the Moderators group holds no permission on users, groups, permissions,
-    memberships, API keys or rating links, and can change nothing but reviews."""
+    memberships, API keys, OTP devices, rating links, private dialogue or network hashes; it
+    writes only through the moderation queue, signals and enforcement (each one logged)."""
     group = moderators_group_ensure()
     granted = {
         (p.content_type.app_label, p.content_type.model, p.codename.split("_")[0])
@@ -508,15 +571,25 @@ def test_it_gives_moderators_no_power_over_accounts_or_keys():
         ("auth", "permission"),
         ("companies", "membership"),
         ("companies", "apikey"),
+        ("otp_totp", "totpdevice"),
         ("invitations", "suppression"),
         ("invitations", "idempotencykey"),
         ("invitations", "orderimport"),
         ("invitations", "invitationemail"),
+        ("reviews", "dialoguethread"),
+        ("reviews", "dialoguemessage"),
+        ("moderation", "networksighting"),
+        ("moderation", "outboundemail"),
     }
     assert not {(app, model) for app, model, _ in granted} & forbidden_models
     writes = {(app, model) for app, model, action in granted if action != "view"}
-    assert writes == {("reviews", "review")}
+    assert writes == {
+        ("moderation", "queuedreview"),
+        ("moderation", "shopenforcement"),
+        ("moderation", "integritysignal"),
+    }
     assert ("reviews", "review", "view") in granted
+    assert ("moderation", "moderationlogentry", "view") in granted
 
 
 def test_it_restores_the_moderators_permissions_when_run_again():
@@ -540,6 +613,11 @@ def test_it_creates_a_superuser_and_prints_the_generated_password_once():
     assert output.count(password) == 1
     assert user.check_password(password)
     assert not Membership.objects.unscoped().filter(user=user).exists()
+    # TI-5: the second factor's provisioning URI, printed once, for the one confirmed device.
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    uri = output.split("authenticator app:\n  ")[1].split()[0]
+    assert uri == device.config_url and uri.startswith("otpauth://totp/")
+    assert output.count("otpauth://") == 1
 
 
 def test_it_updates_an_existing_user_when_run_again(client, shop):
@@ -554,11 +632,13 @@ def test_it_updates_an_existing_user_when_run_again(client, shop):
     assert "Updated existing staff user ops@platform.example: moderator" in second.getvalue()
     assert "Password unchanged." in second.getvalue()
     assert password not in second.getvalue()
+    assert "otpauth://" not in second.getvalue()
+    assert "TOTP device unchanged" in second.getvalue()
     user = User.objects.get(email="ops@platform.example")
     assert user.check_password(password)
     assert not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == [MODERATORS_GROUP]
-    client.force_login(user)
+    admin_login(client, user)
     assert client.get(changelist_url(Review)).status_code == 200
     assert client.get(changelist_url(ApiKey)).status_code == 403
 
@@ -597,3 +677,54 @@ def test_it_refuses_bad_input_without_creating_anyone(args):
     with pytest.raises(CommandError):
         call_command("create_staff", *args, stdout=StringIO())
     assert not User.objects.filter(is_staff=True).exists()
+
+
+# --- The second factor (TI-5: "Admin login needs a second factor") ------------------------------
+
+
+@pytest.mark.parametrize("label", ["index", *REGISTERED])
+def test_it_refuses_every_admin_page_to_staff_without_a_verified_device(
+    client, superuser, shop, label
+):
+    """TI-5: password alone is not enough; a superuser whose session has no verified OTP device
+    is sent to the login page from the index and every list."""
+    staff_totp_device(user=superuser)
+    client.force_login(superuser)
+    url = reverse("admin:index") if label == "index" else changelist_url(apps.get_model(label))
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_it_logs_staff_in_with_password_and_code(client, superuser):
+    """TI-5: the admin login form asks for the TOTP code; a wrong code keeps the door shut."""
+    superuser.set_password("a-long-staff-passphrase")
+    superuser.save()
+    staff_totp_device(user=superuser)
+    device = TOTPDevice.objects.get(user=superuser)
+    form = {
+        "username": superuser.email,
+        "password": "a-long-staff-passphrase",
+        "otp_device": device.persistent_id,
+    }
+    login_url = reverse("admin:login")
+
+    token = f"{totp(device.bin_key):06d}"
+    assert client.post(login_url, {**form, "otp_token": token}).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+    intruder = Client()
+    wrong = intruder.post(login_url, {**form, "otp_token": f"{(int(token) + 1) % 10**6:06d}"})
+    assert wrong.status_code == 200
+    assert intruder.get(reverse("admin:index")).status_code == 302
+
+
+def test_it_replaces_a_lost_device_only_when_asked():
+    """``--reset-totp`` makes a new device (the old codes stop working) and prints its URI."""
+    call_command("create_staff", "--email", "ops@platform.example", stdout=StringIO())
+    old = TOTPDevice.objects.get(user__email="ops@platform.example")
+    out = StringIO()
+    call_command("create_staff", "--email", "ops@platform.example", "--reset-totp", stdout=out)
+    new = TOTPDevice.objects.get(user__email="ops@platform.example")
+    assert new.pk != old.pk and new.key != old.key
+    assert new.config_url in out.getvalue()

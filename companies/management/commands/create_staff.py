@@ -1,6 +1,8 @@
-"""``create_staff --email E [--password P] [--moderator]``: a platform staff login.
+"""``create_staff --email E [--password P] [--moderator] [--reset-totp]``: a platform staff login.
 
-Safe to run twice: an existing user is updated to the requested role.
+Safe to run twice: an existing user is updated to the requested role. The admin needs a TOTP
+code (TI-5): the first run creates the user's device and prints its ``otpauth://`` URI once, to
+add to an authenticator app; ``--reset-totp`` replaces a lost device.
 """
 
 from __future__ import annotations
@@ -29,8 +31,21 @@ class Command(BaseCommand):
             action="store_true",
             help=f"staff in the {MODERATORS_GROUP} group instead of a superuser",
         )
+        parser.add_argument(
+            "--reset-totp",
+            action="store_true",
+            help="replace the user's TOTP device and print the new URI once",
+        )
 
-    def handle(self, *args, email: str, password: str | None, moderator: bool, **options):
+    def handle(
+        self,
+        *args,
+        email: str,
+        password: str | None,
+        moderator: bool,
+        reset_totp: bool = False,
+        **options,
+    ):
         try:
             validate_email(email)
             if password is not None:
@@ -38,7 +53,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
 
-        result = staff_user_upsert(email=email, password=password, moderator=moderator)
+        result = staff_user_upsert(
+            email=email, password=password, moderator=moderator, reset_totp=reset_totp
+        )
         role = f"moderator (group {MODERATORS_GROUP})" if moderator else "superuser"
         verb = "Created" if result.created else "Updated existing"
         self.stdout.write(self.style.SUCCESS(f"{verb} staff user {result.user.email}: {role}."))
@@ -48,3 +65,10 @@ class Command(BaseCommand):
             self.stdout.write("Password set as given.")
         else:
             self.stdout.write("Password unchanged.")
+        if result.totp_uri:
+            self.stdout.write(
+                "Second factor for /admin/ (shown once): add this to an authenticator app:\n"
+                f"  {result.totp_uri}"
+            )
+        else:
+            self.stdout.write("TOTP device unchanged (use --reset-totp to replace it).")
