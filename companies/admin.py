@@ -104,6 +104,19 @@ class ReadOnlyTenantAdmin(TenantAdmin):
         return False
 
 
+class ReadOnlyInline:
+    """Mixin for inlines that only show rows written by services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TenantInline:
     """Mixin for inlines of tenant models: the same deliberate cross-tenant read."""
 
@@ -200,21 +213,12 @@ class CompanyMembershipInline(TenantInline, admin.TabularInline):
     extra = 0
 
 
-class CompanyShopInline(TenantInline, admin.TabularInline):
+class CompanyShopInline(ReadOnlyInline, TenantInline, admin.TabularInline):
     model = Shop
     fields = ("name", "slug", "interface_id", "went_live_at")
     readonly_fields = fields
     show_change_link = True
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Company)

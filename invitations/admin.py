@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from companies.admin import ReadOnlyTenantAdmin, TenantAdmin, TenantInline
+from companies.admin import ReadOnlyInline, ReadOnlyTenantAdmin, TenantAdmin, TenantInline
 from invitations.models import (
     EmailTemplate,
     IdempotencyKey,
@@ -28,20 +28,11 @@ from invitations.models import (
 )
 
 
-class OrderItemInline(TenantInline, admin.TabularInline):
+class OrderItemInline(ReadOnlyInline, TenantInline, admin.TabularInline):
     model = OrderItem
     fields = ("product",)
     readonly_fields = fields
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
@@ -68,7 +59,7 @@ class OrderItemAdmin(ReadOnlyTenantAdmin):
     show_full_result_count = False
 
 
-class InvitationEmailInline(TenantInline, admin.TabularInline):
+class InvitationEmailInline(ReadOnlyInline, TenantInline, admin.TabularInline):
     """The send history of an invitation: the invitation email and its reminders."""
 
     model = InvitationEmail
@@ -76,15 +67,6 @@ class InvitationEmailInline(TenantInline, admin.TabularInline):
     readonly_fields = fields
     ordering = ("created_at",)
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from companies.admin import ReadOnlyTenantAdmin, TenantInline
+from companies.admin import ReadOnlyInline, ReadOnlyTenantAdmin, TenantInline
 from reviews.models import (
     CompanyComment,
     DialogueMessage,
@@ -30,7 +30,7 @@ def _workbench(review_id: int):
     return format_html('<a href="{}">{}</a>', url, _("Moderate"))
 
 
-class ReviewVersionInline(TenantInline, admin.TabularInline):
+class ReviewVersionInline(ReadOnlyInline, TenantInline, admin.TabularInline):
     """The evaluator's earlier texts (R15): history, so nobody edits it."""
 
     model = ReviewVersion
@@ -38,15 +38,6 @@ class ReviewVersionInline(TenantInline, admin.TabularInline):
     readonly_fields = fields
     ordering = ("version",)
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("edited_by")
@@ -86,23 +77,7 @@ class ReviewAdmin(ReadOnlyTenantAdmin):
         "dialogue_email",
         "moderate",
     )
-    readonly_fields = (
-        "shop",
-        "company",
-        "kind",
-        "product",
-        "invitation",
-        "is_transaction_based",
-        "rating",
-        "comment",
-        "status",
-        "version",
-        "submitted_at",
-        "published_at",
-        "deleted_at",
-        "dialogue_email",
-        "moderate",
-    )
+    readonly_fields = fields
     # R16: the evaluator's contact for customer dialogue; moderation does not need it.
     personal_fields = ("dialogue_email",)
     inlines = (ReviewVersionInline,)
@@ -154,20 +129,11 @@ class CompanyCommentAdmin(ReadOnlyTenantAdmin):
         return False
 
 
-class DialogueMessageInline(TenantInline, admin.TabularInline):
+class DialogueMessageInline(ReadOnlyInline, TenantInline, admin.TabularInline):
     model = DialogueMessage
     fields = ("sender", "status", "text", "created_at")
     readonly_fields = fields
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DialogueThread)
