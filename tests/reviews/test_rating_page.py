@@ -362,3 +362,16 @@ def test_it_keeps_one_review_under_twenty_concurrent_submissions(shop):
     assert len(statuses) == 20 and set(statuses) <= {303, 409} and 409 in statuses
     assert reviews_of(invitation).count() == 1
     assert reviews_of(invitation).get().version == 1
+
+
+def test_it_speaks_the_invitations_language_and_offers_a_switch(client, shop):
+    """Issue: language follows the invitation's locale (English and German), with a switcher."""
+    invitation = factories.InvitationFactory(shop=shop, status="sent", order__locale="de")
+    open_session(client, invitation)
+    german = client.get(RATE).content.decode()
+    assert "Wie bewerten Sie Ihren Einkauf in diesem Shop insgesamt?" in german
+    assert 'href="?lang=en"' in german
+    english = client.get(RATE + "?lang=en").content.decode()
+    assert "How do you rate your purchase at this shop overall?" in english
+    # The choice sticks for the rest of the review session.
+    assert "How do you rate your purchase" in client.get(RATE).content.decode()
