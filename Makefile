@@ -64,3 +64,13 @@ lock: install-dev
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache
+
+## make bench: seed ekomi_bench at the issue's scale (10k shops, 10M reviews, 1M invitations),
+## run every benchmark, print the table and write bench/results/<timestamp>.json (takes long)
+## make bench-small: the same at 200 shops, 200k reviews, 20k invitations (a few minutes)
+.PHONY: bench bench-small
+bench: install services
+	$(BIN)/python -m bench run
+
+bench-small: install services
+	$(BIN)/python -m bench run --small

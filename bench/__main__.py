@@ -1,0 +1,93 @@
+"""``python -m bench run [--small]`` and ``python -m bench seed``: see the README, "Benchmarks"."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+from bench import db, seed, stats
+
+
+def _scale(args) -> seed.Scale:
+    base = seed.SMALL if args.small else seed.DEFAULT
+    return seed.Scale(
+        shops=args.shops or base.shops,
+        reviews=args.reviews if args.reviews is not None else base.reviews,
+        invitations=args.invitations if args.invitations is not None else base.invitations,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "seed"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--small", action="store_true", help="200 shops, 200k reviews, 20k inv.")
+        cmd.add_argument("--shops", type=int)
+        cmd.add_argument("--reviews", type=int)
+        cmd.add_argument("--invitations", type=int)
+        cmd.add_argument("--db-name", default=db.PREFIX, help="must start with ekomi_bench")
+        cmd.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    run = sub.choices["run"]
+    run.add_argument("--runs", type=int, help="repetitions of each figure (3 small, 5 default)")
+    run.add_argument("--orders", type=int, help="orders per POST (1,000 small, 10,000 default)")
+    run.add_argument("--seconds", type=float, help="seconds per HTTP load run (5 / 10)")
+    return parser
+
+
+def _seed(args, scale: seed.Scale) -> dict[str, int]:
+    db.database_recreate(name=args.db_name)
+    db.django_setup(name=args.db_name)
+    started = time.monotonic()
+    counts = seed.seed(dbname=args.db_name, scale=scale)
+    print(f"seeded {counts} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return counts
+
+
+def _run(args, scale: seed.Scale) -> None:
+    from bench import figures, server
+
+    counts = _seed(args, scale)
+    plan = figures.Plan(
+        dbname=args.db_name,
+        shops=scale.shops,
+        runs=args.runs or (3 if args.small else 5),
+        orders_per_request=args.orders or (1_000 if args.small else 10_000),
+        http_seconds=args.seconds or (5 if args.small else 10),
+    )
+    results = [figures.recompute_figure(plan)]
+    with server.gunicorn(dbname=args.db_name) as base:
+        results.append(figures.ingest_figure(plan, base=base, per=scale.products_per_shop))
+        results += figures.public_figures(plan, base=base)
+    meta = {
+        "scale": {**scale.__dict__, "seeded_rows": counts},
+        "runs": plan.runs,
+        "orders_per_request": plan.orders_per_request,
+        "http_seconds": plan.http_seconds,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    print(stats.table(results))
+    print(f"\nwritten to {stats.write_json(results, meta=meta)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    scale = _scale(args)
+    try:
+        if args.command == "seed":
+            print(json.dumps(_seed(args, scale)))
+        else:
+            _run(args, scale)
+    finally:
+        # ``seed`` exists to leave a database to look at; ``run`` cleans up unless told not to.
+        if args.command == "run" and not args.keep_db:
+            db.database_drop(name=args.db_name)
+
+
+if __name__ == "__main__":
+    main()

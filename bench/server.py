@@ -1,0 +1,68 @@
+"""Gunicorn on 127.0.0.1 for the HTTP figures, started and stopped by the harness."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (loopback)
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within the deadline")
+
+
+@contextlib.contextmanager
+def gunicorn(*, dbname: str, cache: str = "cold"):
+    """Yields the base URL of a gunicorn serving ``bench.urls`` on the bench database.
+
+    Workers and threads as the production image runs them (Dockerfile, docker-compose.yml); the
+    timeout is raised from 30 s so a slow 10,000-order POST is measured rather than killed.
+    """
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_DATABASE_NAME": dbname,
+        "BENCH_CACHE": cache,
+    }
+    cmd = [
+        sys.executable, "-m", "gunicorn", "ekomi.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", "3", "--threads", "2",
+        "--timeout", "600", "--no-control-socket",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{base}/_bench/ok", proc, time.monotonic() + 60)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
