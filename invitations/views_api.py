@@ -135,12 +135,24 @@ class OrderViewSet(mixins.RetrieveModelMixin, ShopScopedViewSet):
 
     @staticmethod
     def _validate(items):
-        orders, errors = [], []
-        for index, item in enumerate(items):
-            serializer = OrderSerializer(data=item)
-            if serializer.is_valid():
-                orders.append(OrderSerializer.as_input(serializer.validated_data))
-            else:
-                order_id = item.get("order_id") if isinstance(item, dict) else None
-                errors.append({"index": index, "order_id": order_id, "errors": serializer.errors})
-        return orders, errors
+        # One list serializer: its child's fields are built once, not once per order.
+        serializer = OrderSerializer(data=items, many=True)
+        if serializer.is_valid():
+            return [OrderSerializer.as_input(values) for values in serializer.validated_data], []
+        raw = serializer.errors
+        # DRF answers per-item errors as a dict keyed by index (or a list with {} for good items).
+        by_index = raw if isinstance(raw, dict) else dict(enumerate(raw))
+        errors = [
+            {
+                "index": index,
+                "order_id": items[index].get("order_id")
+                if isinstance(items[index], dict)
+                else None,
+                "errors": item_errors,
+            }
+            for index, item_errors in sorted(by_index.items())
+            if item_errors and isinstance(index, int)
+        ]
+        if not errors:  # an error about the list as a whole
+            errors = [{"index": None, "order_id": None, "errors": raw}]
+        return [], errors
