@@ -4,7 +4,8 @@ import logging
 import re
 
 _SECRET_PARAMS = re.compile(
-    r"(?P<key>\b(?:auth|interface_pw|token|password|api_key)=)[^&\s\"']+", re.IGNORECASE
+    r"(?P<key>\b(?:auth|interface_pw|interface_password|pw|token|password|api_key)=)[^&\s\"']+",
+    re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<key>Bearer\s+)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("c/", include("seals.urls")),
     path("r/", include("reviews.urls")),
     path("m/", include("moderation.urls")),
+    path("v3/", include("compat.urls")),  # the eKomi API v3 (issue 9)
     path("", include("invitations.urls")),  # /u/<token>/ and /c/<slug>/request-link/
 ]
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "moderation",
     "seals",
     "billing",
+    "compat",
 ]
 
 MIDDLEWARE = [
