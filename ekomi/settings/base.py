@@ -257,25 +257,17 @@ CELERY_BEAT_SCHEDULE = {
     "expire-links": {"task": "invitations.expire_links", "schedule": crontab(minute=5)},
     # Reviews age out of the 12-month window at midnight (R26).
     "recompute-seals": {"task": "seals.recompute_seals", "schedule": crontab(hour=0, minute=15)},
-    # Retention (R11, R31): daily, at a quiet hour.
+    # Every retention rule in one daily run at a quiet hour (moderation.retention,
+    # docs/privacy.md): invitation and link-request PII (R11), unconfirmed visitor reviews
+    # after the link's 7 days (R14), network data after 90 days (R23).
     "purge-personal-data": {
         "task": "invitations.purge_personal_data",
         "schedule": crontab(hour=3, minute=30),
     },
-    # Visitor reviews never confirmed are deleted after the link's 7 days (R14).
-    "purge-unconfirmed-reviews": {
-        "task": "reviews.purge_unconfirmed_reviews",
-        "schedule": crontab(hour=3, minute=40),
-    },
-    # Integrity signals (R23): invitation coverage and order drops once a day; network data is
-    # kept only 90 days.
+    # Integrity signals (R23): invitation coverage and order drops once a day.
     "integrity-coverage-scan": {
         "task": "moderation.integrity_coverage_scan",
         "schedule": crontab(hour=4, minute=10),
-    },
-    "integrity-signals-purge": {
-        "task": "moderation.integrity_signals_purge",
-        "schedule": crontab(hour=3, minute=50),
     },
     # Renewals, invoices, collections and dunning (R33-R36): daily, before office hours.
     "run-billing": {"task": "billing.run_billing", "schedule": crontab(hour=5, minute=0)},

@@ -58,9 +58,7 @@ def test_it_schedules_every_periodic_job_as_a_registered_task():
         "seals.recompute_seals",
         "invitations.purge_personal_data",
         "billing.run_billing",
-        "reviews.purge_unconfirmed_reviews",
         "moderation.integrity_coverage_scan",
-        "moderation.integrity_signals_purge",
     }
     assert scheduled <= set(celery_app.tasks)
 

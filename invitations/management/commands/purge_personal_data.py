@@ -1,8 +1,20 @@
 from ekomi.commands import JobCommand
-from invitations.services import invitations_purge_personal_data
+
+
+def _purge_all() -> dict[str, int]:
+    # Imported here: moderation depends on invitations, not the other way round.
+    from moderation.retention import personal_data_purge
+
+    return personal_data_purge()
 
 
 class Command(JobCommand):
-    help = "Erase invitation personal data past its retention period (R11). Safe to run twice."
-    job = invitations_purge_personal_data
-    label = "invitations erased"
+    help = "Run every retention rule (R11, R14, R23) once; see docs/privacy.md. Safe to run twice."
+    job = _purge_all
+    label = "personal data erased"
+
+    def handle(self, *args, **options):
+        counts = type(self).job()
+        for rule, count in counts.items():
+            self.stdout.write(f"  {rule}: {count}")
+        self.stdout.write(f"{self.label}: {sum(counts.values())}")
