@@ -20,6 +20,8 @@ urlpatterns = [
     path("r/", include("reviews.urls")),
     path("m/", include("moderation.urls")),
     path("v3/", include("compat.urls")),  # the eKomi API v3 (issue 9)
+    path("accounts/", include("companies.urls_accounts")),
+    path("backend/", include("companies.urls_backend")),
     path("", include("invitations.urls")),  # /u/<token>/ and /c/<slug>/request-link/
 ]
 

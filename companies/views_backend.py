@@ -1,0 +1,227 @@
+"""The customer backend under /backend/ (R2, R3, TI-1).
+
+``TenantScopeMiddleware`` has already entered the scope of the session's company; every view
+here goes through :func:`require_role`, which checks login, membership, role and company status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from companies.forms_accounts import RoleForm, SwitchCompanyForm, TeamInviteForm
+from companies.middleware import SESSION_COMPANY_KEY
+from companies.models import Company, Membership, Role, Shop
+from companies.selectors import access_membership, companies_for_user, membership_for
+from companies.services_accounts import (
+    LastOwnerError,
+    membership_remove,
+    membership_role_change,
+    team_invite,
+)
+from invitations.models import Invitation
+from seals import scoring
+from seals.models import SealStatus, Tier
+
+# R2: each role can do everything the roles below it can.
+ROLE_RANK = {Role.VIEWER: 1, Role.MANAGER: 2, Role.OWNER: 3}
+NEXT_TIER = {
+    scoring.STANDARD: scoring.BRONZE,
+    scoring.BRONZE: scoring.SILVER,
+    scoring.SILVER: scoring.GOLD,
+}
+
+
+def require_role(minimum: str, *, blocked_ok: bool = False):
+    """Backend views for members of the session's company with at least ``minimum`` role.
+
+    ``blocked_ok`` lets a view run for a blocked or ended company (only the company switcher).
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            language = translation.get_language_from_request(request)
+            with translation.override(language):
+                return _checked(view, minimum, blocked_ok, request, *args, **kwargs)
+
+        wrapper.minimum_role = minimum
+        return wrapper
+
+    return decorator
+
+
+def _checked(view, minimum, blocked_ok, request, *args, **kwargs):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    company = request.company
+    if company is None:
+        return render(request, "backend/no_company.html", status=403)
+    if company.status != Company.Status.ACTIVE and not blocked_ok:
+        context = backend_context(request, company=company)
+        return render(request, "backend/blocked.html", context, status=403)
+    membership = membership_for(user=request.user, company=company)
+    if membership is None:  # removed between the middleware's check and now
+        raise Http404
+    if ROLE_RANK[membership.role] < ROLE_RANK[minimum]:
+        return render(request, "backend/forbidden.html", {"membership": membership}, status=403)
+    request.membership = membership
+    return view(request, *args, **kwargs)
+
+
+def backend_context(request, **extra) -> dict:
+    return {"companies": list(companies_for_user(request.user).order_by("name")), **extra}
+
+
+@dataclass(frozen=True)
+class ShopSummary:
+    shop: Shop
+    seal: SealStatus | None
+    next_tier: str | None  # the tier's translated name
+    reviews_needed: int | None
+    average_needed: str | None
+    invitations: list[tuple[str, int]]
+
+
+def _next_step(seal: SealStatus | None) -> tuple[str | None, int | None, str | None]:
+    count, total = (seal.review_count, seal.rating_sum) if seal else (0, 0)
+    tier = seal.tier if seal else scoring.STANDARD
+    target = NEXT_TIER.get(tier)
+    if target is None:
+        return None, None, None
+    needed = scoring.reviews_needed_for(count=count, total=total, tier=target)
+    tenths = dict(scoring.THRESHOLDS)[target]
+    return Tier(target).label, needed, f"{tenths // 10}.{tenths % 10}"
+
+
+def dashboard_summaries(company: Company) -> list[ShopSummary]:
+    """One row per shop in three queries: shops, their merchant seals, invitation counts."""
+    shops = list(Shop.objects.for_company(company).order_by("name"))
+    seals = {
+        s.shop_id: s for s in SealStatus.objects.for_company(company).filter(product__isnull=True)
+    }
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Invitation.objects.for_company(company)
+        .values("shop_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts.setdefault(row["shop_id"], {})[row["status"]] = row["n"]
+    summaries = []
+    for shop in shops:
+        seal = seals.get(shop.pk)
+        target, needed, average = _next_step(seal)
+        by_status = counts.get(shop.pk, {})
+        invitations = [
+            (label, by_status.get(value, 0)) for value, label in Invitation.Status.choices
+        ]
+        summaries.append(ShopSummary(shop, seal, target, needed, average, invitations))
+    return summaries
+
+
+@require_role(Role.VIEWER)
+def dashboard(request):
+    summaries = dashboard_summaries(request.company)
+    return render(request, "backend/dashboard.html", backend_context(request, summaries=summaries))
+
+
+@require_POST
+@require_role(Role.VIEWER, blocked_ok=True)
+def switch_company(request):
+    """Choose the company the backend works on; a foreign id is refused like a missing one."""
+    form = SwitchCompanyForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    company = companies_for_user(request.user).filter(pk=form.cleaned_data["company_id"]).first()
+    if company is None:
+        raise Http404
+    request.session[SESSION_COMPANY_KEY] = company.pk
+    messages.success(request, _("You are now working on %(company)s.") % {"company": company.name})
+    return redirect("backend:dashboard")
+
+
+# --- Team (R2) ----------------------------------------------------------------------------------
+
+
+@require_role(Role.VIEWER)
+def team(request):
+    members = (
+        Membership.objects.for_company(request.company)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    context = backend_context(
+        request,
+        members=list(members),
+        invite_form=TeamInviteForm(company=request.company),
+        roles=Role.choices,
+        is_owner=request.membership.role == Role.OWNER,
+    )
+    return render(request, "backend/team.html", context)
+
+
+@require_POST
+@require_role(Role.OWNER)
+def team_invite_view(request):
+    form = TeamInviteForm(request.POST, company=request.company)
+    if not form.is_valid():
+        members = Membership.objects.for_company(request.company).select_related("user")
+        context = backend_context(
+            request, members=list(members), invite_form=form, roles=Role.choices, is_owner=True
+        )
+        return render(request, "backend/team.html", context, status=400)
+    email = form.cleaned_data["email"]
+    team_invite(
+        company=request.company,
+        email=email,
+        role=form.cleaned_data["role"],
+        invited_by=request.user,
+    )
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
+    return redirect("backend:team")
+
+
+@require_POST
+@require_role(Role.OWNER)
+def team_role(request, membership_id: int):
+    membership = access_membership(company=request.company, membership_id=membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    try:
+        membership_role_change(membership=membership, role=form.cleaned_data["role"])
+    except LastOwnerError:
+        messages.error(request, _("The company needs at least one owner."))
+    else:
+        messages.success(
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": membership.user.email, "role": Role(form.cleaned_data["role"]).label},
+        )
+    return redirect("backend:team")
+
+
+@require_POST
+@require_role(Role.OWNER)
+def team_remove(request, membership_id: int):
+    membership = access_membership(company=request.company, membership_id=membership_id)
+    try:
+        membership_remove(membership=membership)
+    except LastOwnerError:
+        messages.error(request, _("The last owner cannot be removed."))
+    else:
+        messages.success(
+            request, _("%(email)s was removed from the team.") % {"email": membership.user.email}
+        )
+    return redirect("backend:team")
