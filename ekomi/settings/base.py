@@ -201,7 +201,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "ekomi.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["companies.throttling.ApiKeyRateThrottle"],
 }
+# Requests per API key and minute (a bulk POST of 10,000 orders counts once); 429 beyond.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Review platform API",
     "DESCRIPTION": "Orders in, invitations out, reviews and seals. Authenticate every request "
