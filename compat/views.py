@@ -32,6 +32,7 @@ from compat.protocol import (
     render,
 )
 from ekomi.logging import redact
+from ekomi.ratelimit import limit_exceeded, limit_reached
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,10 @@ def _forget_secrets(request: HttpRequest) -> None:
     request.META["QUERY_STRING"] = redact(request.META.get("QUERY_STRING", ""))
 
 
+# Wrong interface credentials per client address before we stop checking them.
+FAILED_LOGINS = {"scope": "v3-denied", "limit": 20, "window_seconds": 15 * 60}
+
+
 @sensitive_variables("credentials", "password")
 def _authenticate(params: QueryDict, method_name: str) -> Shop:
     credentials = _credentials(params)
@@ -190,7 +195,15 @@ def dispatch(request: HttpRequest, method_name: str) -> HttpResponse:
     try:
         if method is None:
             raise ApiError(NON_FUNCTION)
-        shop = _authenticate(params, method_name)
+        if limit_reached(request, **FAILED_LOGINS):
+            # Guessing passwords: keep answering like eKomi, but stop checking (AU-6).
+            raise ApiError(ACCESS_DENIED)
+        try:
+            shop = _authenticate(params, method_name)
+        except ApiError as exc:
+            if exc.text == ACCESS_DENIED:
+                limit_exceeded(request, **FAILED_LOGINS)
+            raise
         for key in SECRET_PARAMS:  # no handler frame or traceback holds them (AU-6)
             params.pop(key, None)
         output, charset = _output(method, params)

@@ -22,10 +22,19 @@ def client_ip(request) -> str:
     return remote
 
 
+def _key(request, scope: str, window_seconds: int) -> str:
+    window = int(time.time() // window_seconds)
+    return f"ratelimit:{scope}:{client_ip(request) or '-'}:{window}"
+
+
+def limit_reached(request, *, scope: str, limit: int, window_seconds: int) -> bool:
+    """Whether this client already used up ``limit`` in the window, without counting."""
+    return (cache.get(_key(request, scope, window_seconds)) or 0) >= limit
+
+
 def limit_exceeded(request, *, scope: str, limit: int, window_seconds: int) -> bool:
     """Count one more event for this client in ``scope``; True once past ``limit`` per window."""
-    window = int(time.time() // window_seconds)
-    key = f"ratelimit:{scope}:{client_ip(request) or '-'}:{window}"
+    key = _key(request, scope, window_seconds)
     try:
         count = cache.incr(key)
     except ValueError:  # the first event of the window

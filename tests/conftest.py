@@ -52,11 +52,26 @@ def other_api_key(other_shop):
     return api_key_create(shop=other_shop, name="test")[1]
 
 
+def fresh_address() -> str:
+    """A client address of its own: rate-limit counters live in Redis and outlive a test, so a
+    shared 127.0.0.1 would let one test's failures throttle the next."""
+    import secrets
+
+    return "10." + ".".join(str(secrets.randbelow(254) + 1) for _ in range(3))
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(REMOTE_ADDR=fresh_address())
+
+
 @pytest.fixture
 def api_client(api_key):
     from rest_framework.test import APIClient
 
-    client = APIClient()
+    client = APIClient(REMOTE_ADDR=fresh_address())
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
 
@@ -65,7 +80,7 @@ def api_client(api_key):
 def other_api_client(other_api_key):
     from rest_framework.test import APIClient
 
-    client = APIClient()
+    client = APIClient(REMOTE_ADDR=fresh_address())
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_api_key}")
     return client
 

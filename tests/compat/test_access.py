@@ -153,3 +153,19 @@ def test_it_lists_nothing_of_this_shop_to_another_company(client, shop, other_sh
 def test_it_redacts_every_credential_form_of_a_request_line(line):
     """AU-6: runserver/gunicorn access lines carry the full query string."""
     assert "secret-pw" not in redact(line)
+
+
+def test_it_stops_checking_passwords_after_twenty_wrong_guesses(client, shop):
+    """AU-6: 20 wrong pairs from one address; then even the right one gets 'Access denied'
+    (the answer stays eKomi's), while other addresses are unaffected."""
+    import secrets
+
+    guesser = "10.55." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(2))
+    for n in range(20):
+        wrong = client.get(
+            f"/v3/getSettings?auth={shop.interface_id}|wrong{n}&type=json", REMOTE_ADDR=guesser
+        )
+        assert wrong.content == b"Access denied"
+    right = f"/v3/getSettings?auth={shop.interface_id}|{PASSWORD}&type=json"
+    assert client.get(right, REMOTE_ADDR=guesser).content == b"Access denied"
+    assert client.get(right, REMOTE_ADDR="10.54.0.1").json()["mail_from_name"] == "ACME-A Shop"

@@ -16,6 +16,7 @@ from invitations import tokens
 from invitations.models import Invitation, OrderItem
 from reviews.models import Review, ReviewMedia, ReviewVersion
 from tests import factories
+from tests.conftest import fresh_address
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +33,6 @@ def invitation(shop):
 @pytest.fixture
 def other_invitation(other_shop):
     return factories.InvitationFactory(shop=other_shop, status="sent")
-
-
-def fresh_address() -> str:
-    """A client address of its own, so miss counters of other tests never add up (AB-2)."""
-    import secrets
-
-    return "10." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
 
 
 def link(invitation) -> str:
