@@ -13,4 +13,20 @@ urlpatterns = [
     path("team/invite/", views.team_invite_view, name="team-invite"),
     path("team/<int:membership_id>/role/", views.team_role, name="team-role"),
     path("team/<int:membership_id>/remove/", views.team_remove, name="team-remove"),
+    path("integration/", views.integration, name="integration"),
+    path(
+        "integration/shops/<int:shop_id>/keys/",
+        views.integration_key_create,
+        name="integration-key-create",
+    ),
+    path(
+        "integration/keys/<int:api_key_id>/revoke/",
+        views.integration_key_revoke,
+        name="integration-key-revoke",
+    ),
+    path(
+        "integration/shops/<int:shop_id>/rotate-password/",
+        views.integration_password_rotate,
+        name="integration-password-rotate",
+    ),
 ]

@@ -9,19 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
 
 from companies.forms_accounts import RoleForm, SwitchCompanyForm, TeamInviteForm
 from companies.middleware import SESSION_COMPANY_KEY
-from companies.models import Company, Membership, Role, Shop
-from companies.selectors import access_membership, companies_for_user, membership_for
+from companies.models import ApiKey, Company, Membership, Role, Shop
+from companies.selectors import (
+    access_api_key,
+    access_membership,
+    access_shop,
+    companies_for_user,
+    membership_for,
+)
+from companies.services import api_key_create, api_key_revoke, interface_password_rotate
 from companies.services_accounts import (
     LastOwnerError,
     membership_remove,
@@ -225,3 +238,140 @@ def team_remove(request, membership_id: int):
             request, _("%(email)s was removed from the team.") % {"email": membership.user.email}
         )
     return redirect("backend:team")
+
+
+# --- Integration (R2, R3, AU-6) -----------------------------------------------------------------
+
+# A secret created by a POST waits here for the next GET of the integration page, which shows
+# it once and removes it; it never travels in a URL.
+SESSION_ONE_TIME = "backend_integration_once"
+EKOMI_BASE_URL = "https://api.ekomi.de/v3/"
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+
+
+@dataclass(frozen=True)
+class ShopIntegration:
+    shop: Shop
+    api_keys: list[ApiKey]
+    snippets: list[tuple[str, str]]  # (title, HTML to copy)
+    feed_url: str
+    seal_url: str
+
+
+def _public_url(name: str, slug: str) -> str:
+    return settings.SITE_URL + reverse(name, kwargs={"slug": slug})
+
+
+def integration_snippets(shop: Shop) -> tuple[list[tuple[str, str]], str, str]:
+    """The copy-paste HTML for ``shop``: everything escaped, built from SITE_URL and the slug."""
+    certificate = _public_url("seals:certificate", shop.slug)
+    seal = _public_url("seals:seal-svg", shop.slug)
+    feed = _public_url("seals:product-ratings-feed", shop.slug)
+    link_text = _("Customer reviews of %(shop)s") % {"shop": shop.name}
+    widget = format_html(
+        '<div data-review-widget="{}">\n  <a href="{}">{}</a>\n</div>\n'
+        '<script src="{}" async></script>',
+        shop.slug,
+        certificate,
+        link_text,
+        _public_url("seals:widget-js", shop.slug),
+    )
+    iframe = format_html(
+        '<iframe src="{}" title="{}" width="100%" height="420" loading="lazy"></iframe>',
+        _public_url("seals:widget-frame", shop.slug),
+        link_text,
+    )
+    seal_tag = format_html('<a href="{}"><img src="{}" alt="{}"></a>', certificate, seal, link_text)
+    snippets = [
+        (_("Widget (script)"), str(widget)),
+        (_("Widget (iframe)"), str(iframe)),
+        (_("Seal image with a link to the certificate page"), str(seal_tag)),
+    ]
+    return snippets, feed, seal
+
+
+def _integration_rows(company: Company) -> list[ShopIntegration]:
+    keys: dict[int, list[ApiKey]] = {}
+    for key in ApiKey.objects.for_company(company).order_by("-created_at", "-pk"):
+        keys.setdefault(key.shop_id, []).append(key)
+    rows = []
+    for shop in Shop.objects.for_company(company).order_by("name"):
+        snippets, feed, seal = integration_snippets(shop)
+        rows.append(ShopIntegration(shop, keys.get(shop.pk, []), snippets, feed, seal))
+    return rows
+
+
+def _confirmed(request) -> bool:
+    if request.POST.get("confirm") == "yes":
+        return True
+    messages.error(request, _("Nothing was changed: please confirm the action."))
+    return False
+
+
+@never_cache
+@require_safe
+@require_role(Role.VIEWER)
+def integration(request):
+    """API keys, the eKomi interface and the snippets of every shop; a secret created by the
+    previous POST is shown here once (R3, AU-6). Never cached: the page may carry a secret."""
+    secret = request.session.pop(SESSION_ONE_TIME, None)
+    context = backend_context(
+        request,
+        rows=_integration_rows(request.company),
+        secret=secret,
+        key_form=ApiKeyCreateForm(),
+        is_owner=request.membership.role == Role.OWNER,
+        site_url=settings.SITE_URL,
+        ekomi_base_url=EKOMI_BASE_URL,
+        compat_base_url=settings.SITE_URL + "/v3/",
+    )
+    return render(request, "backend/integration.html", context)
+
+
+@never_cache
+@require_POST
+@require_role(Role.OWNER)
+def integration_key_create(request, shop_id: int):
+    shop = access_shop(company=request.company, shop_id=shop_id)
+    form = ApiKeyCreateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please give the new API key a name (up to 100 characters)."))
+        return redirect("backend:integration")
+    key, raw = api_key_create(shop=shop, name=form.cleaned_data["name"], created_by=request.user)
+    request.session[SESSION_ONE_TIME] = {
+        "kind": "api_key",
+        "shop": shop.name,
+        "label": key.name,
+        "value": raw,
+    }
+    return redirect("backend:integration")
+
+
+@never_cache
+@require_POST
+@require_role(Role.OWNER)
+def integration_key_revoke(request, api_key_id: int):
+    key = access_api_key(company=request.company, api_key_id=api_key_id)
+    if _confirmed(request):
+        api_key_revoke(api_key=key)
+        messages.success(request, _("The API key %(name)s was revoked.") % {"name": key.name})
+    return redirect("backend:integration")
+
+
+@never_cache
+@require_POST
+@require_role(Role.OWNER)
+def integration_password_rotate(request, shop_id: int):
+    shop = access_shop(company=request.company, shop_id=shop_id)
+    if _confirmed(request):
+        password = interface_password_rotate(shop=shop)
+        request.session[SESSION_ONE_TIME] = {
+            "kind": "interface_password",
+            "shop": shop.name,
+            "label": shop.interface_id,
+            "value": password,
+        }
+    return redirect("backend:integration")

@@ -9,7 +9,8 @@ from django.urls import URLPattern
 
 from companies import urls_backend
 from companies.middleware import SESSION_COMPANY_KEY
-from companies.models import Company, Membership, Role
+from companies.models import ApiKey, Company, Membership, Role, Shop
+from companies.services import api_key_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,26 @@ MATRIX = {
     ),
     "team-role": ("post", "/backend/team/{membership}/role/", {"role": "viewer"}, 404),
     "team-remove": ("post", "/backend/team/{membership}/remove/", {}, 404),
+    # B's own integration page: B's shops only.
+    "integration": ("get", "/backend/integration/", {}, 200),
+    "integration-key-create": (
+        "post",
+        "/backend/integration/shops/{shop}/keys/",
+        {"name": "stolen"},
+        404,
+    ),
+    "integration-key-revoke": (
+        "post",
+        "/backend/integration/keys/{api_key}/revoke/",
+        {"confirm": "yes"},
+        404,
+    ),
+    "integration-password-rotate": (
+        "post",
+        "/backend/integration/shops/{shop}/rotate-password/",
+        {"confirm": "yes"},
+        404,
+    ),
 }
 
 
@@ -40,9 +61,12 @@ def test_it_covers_every_backend_url_and_every_view_checks_a_role():
 
 
 def _snapshot(company):
-    return sorted(
-        Membership.objects.for_company(company).values_list("pk", "user_id", "role")
-    ), Company.objects.filter(pk=company.pk).values().get()
+    return (
+        sorted(Membership.objects.for_company(company).values_list("pk", "user_id", "role")),
+        Company.objects.filter(pk=company.pk).values().get(),
+        sorted(ApiKey.objects.for_company(company).values_list("pk", "name", "revoked_at")),
+        sorted(Shop.objects.for_company(company).values_list("pk", "interface_password_hash")),
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -52,7 +76,8 @@ def test_it_never_shows_or_changes_company_a_for_company_b(
     """TI-1: B's owner with A's ids: A's data is not shown, A is unchanged, B stays on B."""
     manager = factories.MembershipFactory(company=company, role=Role.MANAGER)
     method, path, data, expected = MATRIX[name]
-    ids = {"company": company.pk, "shop": shop.pk, "membership": manager.pk}
+    key, _raw = api_key_create(shop=shop, name="ACME-A key")
+    ids = {"company": company.pk, "shop": shop.pk, "membership": manager.pk, "api_key": key.pk}
     before = _snapshot(company)
     client.force_login(other_owner)
     client.get("/backend/")
@@ -64,6 +89,7 @@ def test_it_never_shows_or_changes_company_a_for_company_b(
     assert response.status_code == expected
     body = response.content.decode()
     assert "ACME-A" not in body and manager.user.email not in body and owner.email not in body
+    assert shop.interface_id not in body and shop.slug not in body and key.prefix not in body
     assert _snapshot(company) == before
     assert client.session[SESSION_COMPANY_KEY] == other_company.pk
     assert all("ACME-A" not in message.body for message in mail.outbox)
