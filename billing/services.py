@@ -1,15 +1,330 @@
-"""Billing services: renewals, invoices, collections and dunning (R32-R40)."""
+"""Billing services: contracts, renewals and invoices (R31-R34).
+
+Later slices add collections and dunning (R35, R36), overage (R37), price increases (R38) and
+upgrades (R40).
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import IntegrityError, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from billing.models import Contract, Invoice, InvoiceLine, InvoiceNumberCounter, Plan
+from billing.selectors import contract_notice_deadline
+from companies.models import Company, Shop
 
 logger = logging.getLogger(__name__)
 
+CENT = Decimal("0.01")
+DE_VAT_RATE = Decimal("19.00")
+REVERSE_CHARGE_NOTE = "Steuerschuldnerschaft des Leistungsempfängers / Reverse charge"
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+START_AFTER = datetime.timedelta(weeks=4)
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _term_end(start: datetime.date, months: int) -> datetime.date:
+    """Last day (inclusive) of a term of ``months`` calendar months starting on ``start``."""
+    return start + relativedelta(months=months) - datetime.timedelta(days=1)
+
+
+def contract_conclude(*, company: Company, plan: Plan, concluded_on: datetime.date) -> Contract:
+    contract = Contract(company=company, plan=plan, concluded_on=concluded_on)
+    contract.starts_on = contract_start_date(contract=contract)
+    contract.save()
+    return contract
+
+
+def contract_start_date(*, contract: Contract) -> datetime.date:
+    """R32: the first order of any of the company's shops, or four weeks after conclusion,
+    whichever comes first."""
+    latest = contract.concluded_on + START_AFTER
+    first_order = (
+        Shop.objects.for_company(contract.company_id)
+        .filter(went_live_at__isnull=False)
+        .aggregate(first=Min("went_live_at"))["first"]
+    )
+    if first_order is None:
+        return latest
+    first_day = timezone.localdate(first_order)
+    return max(contract.concluded_on, min(first_day, latest))
+
+
+def contract_terminate(*, contract: Contract, requested_on: datetime.date) -> Contract:
+    """R33: effective at the end of the term if the notice period is kept, else at the end of
+    the following (renewal) term. Asking twice keeps the first answer."""
+    if contract.status in (Contract.Status.TERMINATED, Contract.Status.ENDED):
+        return contract
+    if contract.status == Contract.Status.PENDING:
+        _contract_start(contract)
+    deadline = contract_notice_deadline(contract=contract)
+    if requested_on <= deadline:
+        ends_on = contract.current_period_end
+    else:
+        next_start = contract.current_period_end + datetime.timedelta(days=1)
+        ends_on = _term_end(next_start, contract.plan.renewal_term_months)
+    contract.status = Contract.Status.TERMINATED
+    contract.termination_requested_on = requested_on
+    contract.ends_on = ends_on
+    contract.save()
+    return contract
+
+
+def _contract_start(contract: Contract) -> None:
+    contract.status = Contract.Status.ACTIVE
+    contract.current_period_start = contract.starts_on
+    contract.current_period_end = _term_end(contract.starts_on, contract.plan.minimum_term_months)
+
+
+def _vat(company: Company) -> tuple[str, Decimal, str]:
+    if company.country == "DE":
+        return Invoice.VatTreatment.DE_VAT, DE_VAT_RATE, ""
+    if company.country in EU_COUNTRIES:
+        if company.vat_id:
+            return Invoice.VatTreatment.REVERSE_CHARGE, Decimal("0.00"), REVERSE_CHARGE_NOTE
+        return Invoice.VatTreatment.DE_VAT, DE_VAT_RATE, ""
+    return Invoice.VatTreatment.NO_VAT, Decimal("0.00"), ""
+
+
+def _next_number(year: int) -> str:
+    """Gapless per year: the counter row is locked until the invoice's transaction commits."""
+    InvoiceNumberCounter.objects.get_or_create(year=year)
+    counter = InvoiceNumberCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{year}-{counter.last_number:06d}"
+
+
+def _buyer_address(company: Company) -> str:
+    return "\n".join(
+        part
+        for part in (
+            company.street,
+            f"{company.postal_code} {company.city}".strip(),
+            company.country,
+        )
+        if part
+    )
+
+
+def _issue(
+    *,
+    contract: Contract,
+    lines: list[tuple[str, Decimal, Decimal]],
+    issued_on: datetime.date,
+    period: tuple[datetime.date, datetime.date],
+    kind: str = Invoice.Kind.INVOICE,
+    corrects: Invoice | None = None,
+    reason: str = "",
+) -> Invoice:
+    company = Company.objects.get(pk=contract.company_id)
+    treatment, rate, note = _vat(company)
+    if corrects is not None:  # a credit note keeps the corrected invoice's treatment
+        treatment, rate, note = corrects.vat_treatment, corrects.vat_rate, corrects.legal_note
+    rows = [(text, qty, price, money(qty * price)) for text, qty, price in lines]
+    net = sum((row[3] for row in rows), Decimal("0.00"))
+    vat = money(net * rate / 100)
+    with transaction.atomic():
+        invoice = Invoice(
+            company=company,
+            contract=contract,
+            kind=kind,
+            corrects=corrects,
+            number=_next_number(issued_on.year),
+            issued_on=issued_on,
+            period_start=period[0],
+            period_end=period[1],
+            net=net,
+            vat_rate=rate,
+            vat=vat,
+            gross=net + vat,
+            vat_treatment=treatment,
+            legal_note=note,
+            reason=reason,
+            buyer_name=company.name,
+            buyer_address=_buyer_address(company),
+            buyer_vat_id=company.vat_id,
+        )
+        invoice.save()
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                company=company,
+                invoice=invoice,
+                description=text,
+                quantity=qty,
+                unit_price=price,
+                net=amount,
+            )
+            for text, qty, price, amount in rows
+        )
+    return invoice
+
+
+def invoice_issue_for_period(
+    *, contract: Contract, period_start: datetime.date, issued_on: datetime.date | None = None
+) -> Invoice:
+    """R34: the whole billing period in advance. One invoice per contract period: a second call
+    returns the first invoice."""
+    existing = (
+        Invoice.objects.for_company(contract.company_id)
+        .filter(contract=contract, kind=Invoice.Kind.INVOICE, period_start=period_start)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    plan = contract.plan
+    period_end = _term_end(period_start, plan.period_months)
+    lines = [
+        (
+            f"{plan.name}: {period_start:%d.%m.%Y}-{period_end:%d.%m.%Y}",
+            Decimal(1),
+            plan.price_per_period,
+        )
+    ]
+    if period_start == contract.starts_on and plan.setup_fee:
+        lines.append(("Setup fee", Decimal(1), plan.setup_fee))
+    try:
+        with transaction.atomic():
+            return _issue(
+                contract=contract,
+                lines=lines,
+                issued_on=issued_on or timezone.localdate(),
+                period=(period_start, period_end),
+            )
+    except IntegrityError:  # issued concurrently: the unique constraint kept it to one
+        return Invoice.objects.for_company(contract.company_id).get(
+            contract=contract, kind=Invoice.Kind.INVOICE, period_start=period_start
+        )
+
+
+def credit_note_issue(
+    *, invoice: Invoice, reason: str, issued_on: datetime.date | None = None
+) -> Invoice:
+    """Cancel an issued invoice in full with a credit note that names it and the reason."""
+    contract = Contract.objects.for_company(invoice.company_id).get(pk=invoice.contract_id)
+    lines = [
+        (f"Credit for {invoice.number}: {line.description}", line.quantity, -line.unit_price)
+        for line in InvoiceLine.objects.for_company(invoice.company_id).filter(invoice=invoice)
+    ]
+    return _issue(
+        contract=contract,
+        lines=lines,
+        issued_on=issued_on or timezone.localdate(),
+        period=(invoice.period_start, invoice.period_end),
+        kind=Invoice.Kind.CREDIT_NOTE,
+        corrects=invoice,
+        reason=reason,
+    )
+
+
+def _billing_periods(contract: Contract, today: datetime.date):
+    """Starts of the billing periods due by ``today`` (R34: invoiced in advance)."""
+    step = relativedelta(months=contract.plan.period_months)
+    last = min(today, contract.ends_on or contract.current_period_end, contract.current_period_end)
+    index = 0
+    while (period_start := contract.starts_on + step * index) <= last:
+        yield period_start
+        index += 1
+
+
+def _contract_run(contract: Contract, today: datetime.date) -> int:
+    actions = 0
+    with transaction.atomic():
+        contract = (
+            Contract.objects.for_company(contract.company_id)
+            .select_for_update()
+            .get(pk=contract.pk)
+        )
+        if contract.status == Contract.Status.PENDING:
+            # R32: a shop's first order since conclusion may have brought the start forward.
+            contract.starts_on = contract_start_date(contract=contract)
+            if contract.starts_on > today:
+                return 0
+            _contract_start(contract)
+            contract.save()
+            actions += 1
+        # R33: renew term by term until today lies in the current term (or the contract ends).
+        while contract.current_period_end < today and (
+            contract.ends_on is None or contract.ends_on > contract.current_period_end
+        ):
+            contract.current_period_start = contract.current_period_end + datetime.timedelta(1)
+            contract.current_period_end = _term_end(
+                contract.current_period_start, contract.plan.renewal_term_months
+            )
+            contract.save()
+            actions += 1
+    issued = set(
+        Invoice.objects.for_company(contract.company_id)
+        .filter(contract=contract, kind=Invoice.Kind.INVOICE)
+        .values_list("period_start", flat=True)
+    )
+    for period_start in _billing_periods(contract, today):
+        if period_start not in issued:
+            invoice_issue_for_period(contract=contract, period_start=period_start, issued_on=today)
+            actions += 1
+    if contract.status == Contract.Status.TERMINATED and contract.ends_on < today:
+        contract.status = Contract.Status.ENDED
+        contract.save(update_fields=["status", "updated_at"])
+        actions += 1
+        _company_end_if_last(contract.company_id)
+    return actions
+
+
+def _company_end_if_last(company_id: int) -> None:
+    """R31: the company ends when its last contract ends."""
+    running = Contract.objects.for_company(company_id).exclude(status=Contract.Status.ENDED)
+    if not running.exists():
+        Company.objects.filter(pk=company_id).update(status=Company.Status.ENDED)
+
 
 def billing_run(*, today: datetime.date | None = None) -> int:
-    """The daily billing run. Contracts and invoices arrive with the billing issue; until then
-    there is nothing to renew, invoice or collect, and the run reports zero actions."""
-    logger.info("billing run: no contracts are managed yet")
-    return 0
+    """The daily billing run: start, renew, invoice, end. Safe to run twice a day."""
+    today = today or timezone.localdate()
+    # The daily run crosses tenants deliberately: every company's contracts are due.
+    contracts = (
+        Contract.objects.unscoped().exclude(status=Contract.Status.ENDED).select_related("plan")
+    )
+    actions = 0
+    for contract in contracts.order_by("pk"):
+        actions += _contract_run(contract, today)
+    logger.info("billing run %s: %d actions", today, actions)
+    return actions

@@ -8,6 +8,7 @@ tests set up data across tenants on purpose.
 from __future__ import annotations
 
 import datetime
+import decimal
 
 import factory
 from django.utils import timezone
@@ -157,3 +158,29 @@ class LinkRequestFactory(ShopOwnedFactory):
     order_reference = factory.Sequence(lambda n: f"REQ-{n}")
     email = factory.Sequence(lambda n: f"buyer{n}@example.net")
     status = LinkRequest.Status.PENDING
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """The 12/12 plan: monthly invoices, 12 months' minimum term, one month's notice."""
+
+    class Meta:
+        model = "billing.Plan"
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    price_per_period = decimal.Decimal("99.90")
+    period_months = 1
+    minimum_term_months = 12
+    renewal_term_months = 12
+    notice_period = 1
+    notice_unit = "months"
+
+
+class ContractFactory(TenantFactory):
+    class Meta:
+        model = "billing.Contract"
+
+    company = factory.SubFactory(CompanyFactory)
+    plan = factory.SubFactory(PlanFactory)
+    starts_on = datetime.date(2026, 2, 1)
+    # R32: with no order the contract starts four weeks after conclusion.
+    concluded_on = factory.LazyAttribute(lambda o: o.starts_on - datetime.timedelta(weeks=4))

@@ -21,6 +21,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from billing.models import InvoiceLine, InvoiceNumberCounter
+from billing.services import invoice_issue_for_period
 from companies.models import ApiKey, Membership, Shop, User
 from companies.services import api_key_create, api_key_revoke
 from companies.services_staff import (
@@ -148,6 +150,12 @@ class SealHistoryFactory(SealStatusFactory):
 
 _group_names = itertools.count()
 
+
+def _invoice(shop):
+    contract = factories.ContractFactory(company=shop.company)
+    return invoice_issue_for_period(contract=contract, period_start=contract.starts_on)
+
+
 # One row of every registered model, inside ``company`` (whose shop is passed in).
 BUILDERS = {
     "auth.Group": lambda shop: Group.objects.create(name=f"Team {next(_group_names)}"),
@@ -195,6 +203,13 @@ BUILDERS = {
     "moderation.ReplacementOffer": lambda shop: moderation_factories.ReplacementOfferFactory(
         shop=shop
     ),
+    "billing.Plan": lambda shop: factories.PlanFactory(),
+    "billing.Contract": lambda shop: factories.ContractFactory(company=shop.company),
+    "billing.Invoice": lambda shop: _invoice(shop),
+    "billing.InvoiceLine": lambda shop: InvoiceLine.objects.unscoped().get(invoice=_invoice(shop)),
+    "billing.InvoiceNumberCounter": lambda shop: InvoiceNumberCounter.objects.get_or_create(
+        year=2000 + next(_group_names)
+    )[0],
     "otp_totp.TOTPDevice": lambda shop: TOTPDevice.objects.create(
         user=factories.UserFactory(is_staff=True), name="admin", confirmed=True
     ),
