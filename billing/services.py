@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from billing.models import Contract, Invoice, InvoiceLine, InvoiceNumberCounter, Plan
 from billing.selectors import contract_notice_deadline
+from companies.countries import EU_COUNTRIES
 from companies.models import Company, Shop
 
 logger = logging.getLogger(__name__)
@@ -24,37 +25,6 @@ logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 DE_VAT_RATE = Decimal("19.00")
 REVERSE_CHARGE_NOTE = "Steuerschuldnerschaft des Leistungsempfängers / Reverse charge"
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 START_AFTER = datetime.timedelta(weeks=4)
 
 

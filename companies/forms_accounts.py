@@ -8,40 +8,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from stdnum.eu import vat
 
+from companies.countries import EU_COUNTRIES
 from companies.models import Membership, Role, User
 
-# Countries a business may sign up from; EU members must give a VAT ID (R1).
-EU_COUNTRIES = frozenset(
-    {
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    }
-)
 COUNTRY_CHOICES = [
     ("DE", _("Germany")),
     ("AT", _("Austria")),
