@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from companies.models import ApiKey, Company, Membership, Product, Shop, User
+from companies.models import ApiKey, Company, CompanyEmail, Membership, Product, Shop, User
 from companies.services import api_key_revoke
 from companies.tenancy import TenantManager
 
@@ -340,6 +340,17 @@ class ApiKeyAdmin(TenantAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(CompanyEmail)
+class CompanyEmailAdmin(ReadOnlyTenantAdmin):
+    """Emails to companies (billing, notices): sent once, recorded for support."""
+
+    list_display = ("key", "status", "attempts", "sent_at", "company")
+    list_filter = ("status",)
+    list_select_related = ("company",)
+    search_fields = ("=key",)
+    raw_id_fields = ("company",)
 
 
 @admin.register(Product)

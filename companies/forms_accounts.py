@@ -115,6 +115,11 @@ class SwitchCompanyForm(forms.Form):
     company_id = forms.IntegerField(min_value=1)
 
 
+class SwitchShopForm(forms.Form):
+    shop_id = forms.IntegerField(min_value=1)
+    next = forms.CharField(required=False, max_length=500)
+
+
 class TeamInviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MANAGER)

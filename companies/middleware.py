@@ -17,6 +17,7 @@ from django.urls import reverse
 from companies.tenancy import cross_tenant, tenant_scope
 
 SESSION_COMPANY_KEY = "company_id"
+SESSION_SHOP_KEY = "shop_id"
 BACKEND_PREFIX = "/backend/"
 
 

@@ -9,6 +9,7 @@ app_name = "backend"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("switch-company/", views.switch_company, name="switch-company"),
+    path("switch-shop/", views.switch_shop, name="switch-shop"),
     path("team/", views.team, name="team"),
     path("team/invite/", views.team_invite_view, name="team-invite"),
     path("team/<int:membership_id>/role/", views.team_role, name="team-role"),

@@ -19,13 +19,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from companies.forms_accounts import RoleForm, SwitchCompanyForm, TeamInviteForm
-from companies.middleware import SESSION_COMPANY_KEY
+from companies.forms_accounts import RoleForm, SwitchCompanyForm, SwitchShopForm, TeamInviteForm
+from companies.middleware import SESSION_COMPANY_KEY, SESSION_SHOP_KEY
 from companies.models import ApiKey, Company, Membership, Role, Shop
 from companies.selectors import (
     access_api_key,
@@ -88,7 +89,19 @@ def _checked(view, minimum, blocked_ok, request, *args, **kwargs):
     if ROLE_RANK[membership.role] < ROLE_RANK[minimum]:
         return render(request, "backend/forbidden.html", {"membership": membership}, status=403)
     request.membership = membership
+    request.shops = list(Shop.objects.for_company(company).order_by("name", "pk"))
+    request.shop = _session_shop(request)
     return view(request, *args, **kwargs)
+
+
+def _session_shop(request) -> Shop | None:
+    """The shop the backend's per-shop pages work on: the one chosen in the session when it
+    belongs to the session's company, else the company's first shop (None without shops)."""
+    chosen = request.session.get(SESSION_SHOP_KEY)
+    for shop in request.shops:
+        if shop.pk == chosen:
+            return shop
+    return request.shops[0] if request.shops else None
 
 
 def backend_context(request, **extra) -> dict:
@@ -161,6 +174,24 @@ def switch_company(request):
         raise Http404
     request.session[SESSION_COMPANY_KEY] = company.pk
     messages.success(request, _("You are now working on %(company)s.") % {"company": company.name})
+    return redirect("backend:dashboard")
+
+
+@require_POST
+@require_role(Role.VIEWER)
+def switch_shop(request):
+    """Choose the shop the per-shop pages work on; another company's shop id is a 404."""
+    form = SwitchShopForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    shop = access_shop(company=request.company, shop_id=form.cleaned_data["shop_id"])
+    request.session[SESSION_SHOP_KEY] = shop.pk
+    messages.success(request, _("You are now working on the shop %(shop)s.") % {"shop": shop.name})
+    target = form.cleaned_data.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and (
+        target.startswith("/backend/")
+    ):
+        return redirect(target)
     return redirect("backend:dashboard")
 
 

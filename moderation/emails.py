@@ -9,26 +9,24 @@ row when sending and never logged (R43). Plain-text templates live in
 
 from __future__ import annotations
 
-import datetime
-import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
-from companies.models import Membership, Role
+from companies.models import Role
+from companies.outbox import company_addresses
 from companies.tenancy import tenant_scope
+from ekomi import outbox
 from moderation import complaints, dialogue
 from moderation.models import Complaint, OutboundEmail, ReplacementOffer
 from moderation.tokens import replacement_token
 from reviews.models import DialogueMessage, Review
 
-logger = logging.getLogger(__name__)
 Kind = OutboundEmail.Kind
-LEASE = datetime.timedelta(minutes=10)  # a claim older than this was left by a crashed worker
 LANGUAGES = {"en", "de"}
 
 
@@ -37,57 +35,18 @@ def _message_id(kind: str, object_id: int) -> str:
     return f"<moderation-{kind}-{object_id}@{domain}>"
 
 
-def _claim(kind: str, row) -> OutboundEmail | None:
-    now = timezone.now()
-    record, created = OutboundEmail.objects.get_or_create(
-        kind=kind,
-        object_id=row.pk,
+def send_once(kind: str, row, build: Callable[[], EmailMessage | None]) -> str:
+    """Send the email ``build()`` makes for ``row`` unless it went out already."""
+    return outbox.send_once(
+        OutboundEmail,
+        lookup={"kind": kind, "object_id": row.pk},
         defaults={
             "company_id": row.company_id,
             "shop_id": row.shop_id,
-            "claimed_at": now,
             "message_id": _message_id(kind, row.pk),
         },
+        build=build,
     )
-    if created:
-        return record
-    if record.status in (OutboundEmail.Status.SENT, OutboundEmail.Status.SKIPPED):
-        return None
-    if record.status == OutboundEmail.Status.SENDING and record.claimed_at > now - LEASE:
-        return None
-    taken = OutboundEmail.objects.filter(
-        pk=record.pk, status=record.status, claimed_at=record.claimed_at
-    ).update(status=OutboundEmail.Status.SENDING, claimed_at=now)
-    return record if taken else None
-
-
-def send_once(kind: str, row, build: Callable[[], EmailMessage | None]) -> str:
-    """Send the email ``build()`` makes for ``row`` unless it went out already."""
-    record = _claim(kind, row)
-    if record is None:
-        return "already"
-    attempts = record.attempts + 1
-    message = build()
-    if message is None:
-        OutboundEmail.objects.filter(pk=record.pk).update(
-            status=OutboundEmail.Status.SKIPPED, attempts=attempts, last_error="no recipient"
-        )
-        return "skipped"
-    message.extra_headers["Message-ID"] = record.message_id
-    try:
-        message.send()
-    except Exception as exc:
-        OutboundEmail.objects.filter(pk=record.pk).update(
-            status=OutboundEmail.Status.FAILED,
-            attempts=attempts,
-            last_error=f"{type(exc).__name__}"[:300],
-        )
-        raise
-    OutboundEmail.objects.filter(pk=record.pk).update(
-        status=OutboundEmail.Status.SENT, attempts=attempts, sent_at=timezone.now()
-    )
-    logger.info("moderation email %s sent for %s", kind, row.pk)
-    return "sent"
 
 
 def _language(review: Review) -> str:
@@ -112,13 +71,6 @@ def _render(template: str, context: dict, *, to: list[str], language: str) -> Em
 
 def _url(name: str, *args) -> str:
     return settings.SITE_URL + reverse(name, args=args)
-
-
-def _company_addresses(company_id: int) -> list[str]:
-    members = Membership.objects.for_company(company_id).filter(
-        role__in=[Role.OWNER, Role.MANAGER], user__is_active=True
-    )
-    return sorted({m.user.email for m in members.select_related("user")})
 
 
 # --- The emails -------------------------------------------------------------------------------
@@ -166,7 +118,7 @@ def complaint_decision_send(*, complaint_id: int) -> dict[str, str]:
 
         def to_complainant():
             if complaint.source == Complaint.Source.COMPANY:
-                recipients = _company_addresses(complaint.company_id)
+                recipients = company_addresses(complaint.company_id, (Role.OWNER, Role.MANAGER))
             else:
                 recipients = [complaint.complainant_email] if complaint.complainant_email else []
             if not recipients:

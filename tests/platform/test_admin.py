@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing.models import InvoiceLine, InvoiceNumberCounter
 from billing.services import invoice_issue_for_period
-from companies.models import ApiKey, Membership, Shop, User
+from companies.models import ApiKey, CompanyEmail, Membership, Shop, User
 from companies.services import api_key_create, api_key_revoke
 from companies.services_staff import (
     MODERATORS_GROUP,
@@ -157,6 +157,7 @@ def _invoice(shop):
 
 
 # One row of every registered model, inside ``company`` (whose shop is passed in).
+_SEQUENCE = itertools.count()
 BUILDERS = {
     "auth.Group": lambda shop: Group.objects.create(name=f"Team {next(_group_names)}"),
     "companies.User": lambda shop: factories.UserFactory(),
@@ -165,6 +166,9 @@ BUILDERS = {
     "companies.Shop": lambda shop: factories.ShopFactory(company=shop.company),
     "companies.ApiKey": lambda shop: factories.ApiKeyFactory(shop=shop),
     "companies.Product": lambda shop: factories.ProductFactory(shop=shop),
+    "companies.CompanyEmail": lambda shop: CompanyEmail.objects.create(
+        company=shop.company, key=f"test:{next(_SEQUENCE)}", message_id="<test@example.com>"
+    ),
     "invitations.Order": lambda shop: factories.OrderFactory(shop=shop),
     "invitations.OrderItem": lambda shop: factories.OrderItemFactory(shop=shop),
     "invitations.Invitation": lambda shop: factories.InvitationFactory(shop=shop),
