@@ -83,6 +83,7 @@ class Invoice(TenantModel):
     class Kind(models.TextChoices):
         INVOICE = "invoice", "invoice"
         CREDIT_NOTE = "credit_note", "credit note"
+        CHARGE = "charge", "charge (fees, interest, overage, handling)"
 
     class VatTreatment(models.TextChoices):
         DE_VAT = "de_vat", "German VAT"
@@ -108,10 +109,20 @@ class Invoice(TenantModel):
     buyer_name = models.CharField(max_length=200)
     buyer_address = models.TextField(blank=True)
     buyer_vat_id = models.CharField(max_length=20, blank=True)
+    charge_key = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="what a charge is for, e.g. return-fee:12; one charge invoice per key",
+    )
 
     class Meta:
         ordering = ["-issued_on", "-number"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["company", "charge_key"],
+                condition=~Q(charge_key=""),
+                name="invoice_one_per_charge_key",
+            ),
             models.UniqueConstraint(fields=["id", "company"], name="invoice_id_company_key"),
             models.UniqueConstraint(
                 fields=["contract", "period_start"],

@@ -125,6 +125,7 @@ def _issue(
     kind: str = Invoice.Kind.INVOICE,
     corrects: Invoice | None = None,
     reason: str = "",
+    charge_key: str = "",
 ) -> Invoice:
     company = Company.objects.get(pk=contract.company_id)
     treatment, rate, note = _vat(company)
@@ -153,6 +154,7 @@ def _issue(
             buyer_name=company.name,
             buyer_address=_buyer_address(company),
             buyer_vat_id=company.vat_id,
+            charge_key=charge_key,
         )
         invoice.save()
         InvoiceLine.objects.bulk_create(
@@ -204,6 +206,38 @@ def invoice_issue_for_period(
         return Invoice.objects.for_company(contract.company_id).get(
             contract=contract, kind=Invoice.Kind.INVOICE, period_start=period_start
         )
+
+
+def charge_invoice_issue(
+    *,
+    contract: Contract,
+    key: str,
+    lines: list[tuple[str, Decimal, Decimal]],
+    issued_on: datetime.date,
+    period: tuple[datetime.date, datetime.date] | None = None,
+    reason: str = "",
+) -> Invoice:
+    """An invoice for charges outside the plan's price (fees R36, interest, overage R37, handling
+    fees R47), as (description, quantity, unit net price) lines. ``key`` names what it charges,
+    e.g. ``return-fee:<payment id>``: a second call with the same key returns the first invoice."""
+    existing = Invoice.objects.for_company(contract.company_id).filter(charge_key=key).first()
+    if existing is not None:
+        return existing
+    if not key or not lines:
+        raise ValueError("a charge needs a key and at least one line")
+    try:
+        with transaction.atomic():
+            return _issue(
+                contract=contract,
+                lines=lines,
+                issued_on=issued_on,
+                period=period or (issued_on, issued_on),
+                kind=Invoice.Kind.CHARGE,
+                reason=reason,
+                charge_key=key,
+            )
+    except IntegrityError:  # issued concurrently: the unique constraint kept it to one
+        return Invoice.objects.for_company(contract.company_id).get(charge_key=key)
 
 
 def credit_note_issue(

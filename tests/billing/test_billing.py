@@ -252,3 +252,25 @@ def test_it_issues_a_credit_note_from_the_admin(client, company):
     assert done.status_code == 302
     note = Invoice.objects.for_company(company).get(kind=Invoice.Kind.CREDIT_NOTE)
     assert (note.corrects_id, note.reason) == (invoice.pk, "Price agreed lower")
+
+
+def test_it_issues_a_charge_once_per_key_with_the_buyers_vat(company):
+    """R36/R37: fees, interest and overage are charge invoices; a repeated key issues nothing."""
+    contract = factories.ContractFactory(company=company)
+    lines = [("Returned direct debit fee", Decimal(1), Decimal("20.00"))]
+
+    first = services.charge_invoice_issue(
+        contract=contract, key="return-fee:1", lines=lines, issued_on=D(2026, 3, 2)
+    )
+    again = services.charge_invoice_issue(
+        contract=contract, key="return-fee:1", lines=lines, issued_on=D(2026, 3, 3)
+    )
+
+    assert again.pk == first.pk
+    assert first.kind == Invoice.Kind.CHARGE and first.charge_key == "return-fee:1"
+    assert (first.net, first.vat, first.gross) == (
+        Decimal("20.00"),
+        Decimal("3.80"),
+        Decimal("23.80"),
+    )
+    assert Invoice.objects.for_company(company).filter(kind=Invoice.Kind.CHARGE).count() == 1
