@@ -46,6 +46,7 @@ browser:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --severity-level medium --configfile pyproject.toml --recursive .
 
 checks: install-dev services
 	DJANGO_SETTINGS_MODULE=ekomi.settings.test $(BIN)/python manage.py makemigrations --check --dry-run

@@ -26,7 +26,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}")
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (loopback)
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (a loopback http URL)  # nosec B310
         ):
             if response.status == 200:
                 return

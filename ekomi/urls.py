@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ekomi import views
 
+handler404 = "ekomi.views.not_found"
 admin.site.site_header = "Review platform staff"
 admin.site.site_title = "Review platform staff"
 

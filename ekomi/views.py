@@ -10,6 +10,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from ekomi.mail import mailbox_messages
 
@@ -61,3 +62,10 @@ def mailbox(request):
     if not settings.DEBUG:
         raise Http404
     return render(request, "dev/mailbox.html", {"messages_": mailbox_messages()})
+
+
+def not_found(request, exception):
+    """404 for every path: JSON under /api/ (clients parse it), the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
