@@ -13,6 +13,7 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from companies import selectors, services
+from companies.models import Company
 
 security_log = logging.getLogger("security")
 
@@ -34,9 +35,15 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.") from exc
         api_key = selectors.api_key_lookup(raw)
         if api_key is None:
+            # TI-3: one WARNING line with the key's public prefix, the tenant (known only for a
+            # revoked key) and the path; never the key itself.
+            company_id = selectors.api_key_revoked_company(raw)
             security_log.warning(
-                "api key rejected prefix=%s path=%s",
+                "api key rejected reason=%s prefix=%s company=%s method=%s path=%s",
+                "revoked" if company_id else "unknown",
                 raw[3:11] if raw.startswith("ek_") else "-",
+                company_id or "-",
+                request.method,
                 request.path,
             )
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
@@ -56,5 +63,21 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class HasShopApiKey(permissions.BasePermission):
+    """A shop's key of a company whose access is not blocked or ended (R30, R31)."""
+
+    message = "This company's access is blocked or its contract has ended."
+
     def has_permission(self, request, view):
-        return request.auth is not None and getattr(request.auth, "shop_id", None) is not None
+        key = request.auth
+        if key is None or getattr(key, "shop_id", None) is None:
+            return False
+        if key.company.status != Company.Status.ACTIVE:
+            security_log.warning(
+                "api key refused company=%s status=%s prefix=%s path=%s",
+                key.company_id,
+                key.company.status,
+                key.prefix,
+                request.path,
+            )
+            return False
+        return True

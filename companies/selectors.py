@@ -24,6 +24,19 @@ def api_key_lookup(raw: str) -> ApiKey | None:
     )
 
 
+def api_key_revoked_company(raw: str) -> int | None:
+    """The company of a revoked key with this secret (for the security log), else None."""
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) > 200:
+        return None
+    # Cross-tenant by nature, like api_key_lookup: only the company id is read.
+    return (
+        ApiKey.objects.unscoped()
+        .filter(key_hash=hash_secret(raw), revoked_at__isnull=False)
+        .values_list("company_id", flat=True)
+        .first()
+    )
+
+
 def shop_for_interface(interface_id: str, password: str) -> Shop | None:
     """The shop whose eKomi-style interface credentials match, else None."""
     # Cross-tenant by nature: the interface id tells us the tenant.
