@@ -154,10 +154,8 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="module")
-def celery_worker(django_db_setup, smtp_sink, live_redis) -> Iterator[LiveWorker]:
-    """``celery worker -c 1`` on this test database, the stack's Redis and the sink."""
-    redis_url, _ = live_redis
+def start_worker(smtp_sink: SmtpSink, redis_url: str, **extra_env: str) -> LiveWorker:
+    """``celery worker -c 1`` on this test database, ``redis_url`` and the sink, once ready."""
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
     env.update(
         DJANGO_SETTINGS_MODULE="ekomi.settings.test",
@@ -167,6 +165,7 @@ def celery_worker(django_db_setup, smtp_sink, live_redis) -> Iterator[LiveWorker
         TEST_EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}",
         INVITATION_SEND_RETRY_BASE_SECONDS="0.5",
         PYTHONUNBUFFERED="1",
+        **extra_env,
     )
     command = [
         str(CELERY),
@@ -200,6 +199,17 @@ def celery_worker(django_db_setup, smtp_sink, live_redis) -> Iterator[LiveWorker
     threading.Thread(target=worker.read_output, daemon=True).start()
     try:
         worker.wait_for_output(READY, BOOT_TIMEOUT)
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup, smtp_sink, live_redis) -> Iterator[LiveWorker]:
+    """One worker for the module, on this test database, the stack's Redis and the sink."""
+    worker = start_worker(smtp_sink, live_redis[0])
+    try:
         yield worker
     finally:
         worker.stop()
