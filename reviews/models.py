@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -110,6 +112,8 @@ class Review(TenantModel):
                 name="review_average_window",
                 condition=Q(status="published", is_transaction_based=True),
             ),
+            # The backend's full-text search (reviews.selectors.SEARCH_CONFIG: 'simple').
+            GinIndex(SearchVector("comment", config="simple"), name="review_comment_fts"),
         ]
 
     def __str__(self) -> str:
