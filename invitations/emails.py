@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.utils import formataddr
 from urllib.parse import urlsplit
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -28,6 +29,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from companies.models import Shop
 from invitations import tokens
 from invitations.models import EmailTemplate, Invitation, email_digest
+from privacy.selectors import retention_days
+from privacy.tokens import erasure_url
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +176,9 @@ def render_email(invitation: Invitation, *, kind: str) -> RenderedEmail:
         **context,
         "locale": locale,
         "logo_url": _logo_url(invitation.shop),
-        "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS,
+        "retention_days": retention_days(invitation.company_id),
+        # R42, GD-1: every email to an evaluator links to erasing their data.
+        "erasure_link": erasure_url(invitation=invitation),
     }
     override = _override_for(invitation, kind=template_kind(kind), locale=locale)
     with translation.override(locale):
@@ -369,3 +374,99 @@ def email_template_save(
         defaults={"company_id": shop.company_id, "subject": subject, "body": body},
     )
     return template
+
+
+# --- The backend's template editor: preview, reset, test email ---------------------------------
+
+# Starting drafts for the editor, in the email's own language (not UI text, so not translated).
+STARTER_DRAFTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("invitation", "en"): (
+        "How was your order at {{ shop_name }}?",
+        "Hello {{ first_name }},\n\nthank you for your order {{ order_id }} of {{ order_date }}. "
+        "How satisfied are you? Please rate your purchase:\n{{ rating_link }}\n\n"
+        "The link is valid until {{ valid_until }}.",
+    ),
+    ("reminder", "en"): (
+        "A reminder: how was your order at {{ shop_name }}?",
+        "Hello {{ first_name }},\n\nyou have not rated your order {{ order_id }} yet. "
+        "It takes a minute:\n{{ rating_link }}\n\nThe link is valid until {{ valid_until }}.",
+    ),
+    ("invitation", "de"): (
+        "Wie war Ihre Bestellung bei {{ shop_name }}?",
+        "Hallo {{ first_name }},\n\nvielen Dank für Ihre Bestellung {{ order_id }} vom "
+        "{{ order_date }}. Wie zufrieden sind Sie? Bitte bewerten Sie Ihren Einkauf:\n"
+        "{{ rating_link }}\n\nDer Link ist gültig bis {{ valid_until }}.",
+    ),
+    ("reminder", "de"): (
+        "Erinnerung: Wie war Ihre Bestellung bei {{ shop_name }}?",
+        "Hallo {{ first_name }},\n\nSie haben Ihre Bestellung {{ order_id }} noch nicht "
+        "bewertet. Es dauert nur eine Minute:\n{{ rating_link }}\n\n"
+        "Der Link ist gültig bis {{ valid_until }}.",
+    ),
+}
+_SAMPLE_NAMES = {"en": ("Alex", "Example"), "de": ("Alex", "Beispiel")}
+
+
+def sample_context(*, shop: Shop, locale: str) -> dict[str, str]:
+    """The documented variables filled with sample values, as an evaluator of ``shop`` sees them."""
+    now = timezone.now()
+    first_name, last_name = _SAMPLE_NAMES.get(locale, _SAMPLE_NAMES[DEFAULT_LOCALE])
+    with translation.override(locale):
+        order_date = _local_date(now)
+        valid_until = _local_date(now + relativedelta(months=6))
+    return {
+        "shop_name": one_line(shop.name),
+        "first_name": first_name,
+        "last_name": last_name,
+        "order_id": "SAMPLE-1001",
+        "order_date": order_date,
+        "rating_link": f"{settings.SITE_URL}/r/sample-link-for-preview/",
+        "valid_until": valid_until,
+        "unsubscribe_link": f"{settings.SITE_URL}/u/sample-link-for-preview/",
+    }
+
+
+def email_template_preview(
+    *, shop: Shop, kind: str, locale: str, subject: str, body: str
+) -> tuple[RenderedEmail | None, dict[str, list[str]]]:
+    """A draft rendered with sample data through the same sandbox and layout as real emails,
+    or the reasons it cannot be, by field (``subject``, ``body``, ``kind``, ``locale``)."""
+    errors = _template_errors(kind=kind, locale=locale, subject=subject, body=body)
+    if errors:
+        return None, errors
+    context = sample_context(shop=shop, locale=locale)
+    layout = {
+        **context,
+        "locale": locale,
+        "logo_url": _logo_url(shop),
+        "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS,
+    }
+    draft = EmailTemplate(shop=shop, kind=kind, locale=locale, subject=subject, body=body)
+    with translation.override(locale):
+        rendered = _render_override(draft, context=context, layout=layout)
+    if rendered is None:
+        return None, {"body": ["The template cannot be rendered."]}
+    return rendered, {}
+
+
+def email_template_reset(*, shop: Shop, kind: str, locale: str) -> bool:
+    """Back to the platform's text for one kind and language; True if an override was removed."""
+    deleted, _ = (
+        EmailTemplate.objects.for_company(shop.company_id)
+        .filter(shop=shop, kind=kind, locale=locale)
+        .delete()
+    )
+    return deleted > 0
+
+
+def email_template_send_test(*, shop: Shop, rendered: RenderedEmail, to: str) -> None:
+    """The rendered preview, to the signed-in user's own address only (never to evaluators)."""
+    message = EmailMultiAlternatives(
+        subject=one_line(f"[Test] {rendered.subject}", SUBJECT_MAX_LENGTH + 7),
+        body=rendered.text,
+        from_email=from_address(shop),
+        to=[to],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    message.send()

@@ -171,6 +171,10 @@ class Invitation(TenantModel):
         ]
         indexes = [
             models.Index(fields=["company", "shop", "status"], name="invitation_company_status"),
+            # The backend's list: a shop's invitations, newest first, a page at a time.
+            models.Index(
+                fields=["company", "shop", "-created_at"], name="invitation_company_created"
+            ),
             # The outbox sweep: due invitations across tenants, oldest first.
             models.Index(
                 fields=["due_at"],

@@ -41,8 +41,7 @@ class OrderImportRefused(Exception):
         self.code = code
 
 
-def order_import_create(*, shop: Shop, uploaded_file, original_name: str) -> OrderImport:
-    """Store an uploaded file and queue its import once the row is committed."""
+def _check_size(uploaded_file) -> None:
     size = uploaded_file.size or 0
     if size == 0:
         raise OrderImportRefused("The file is empty.", code="file_empty")
@@ -52,6 +51,42 @@ def order_import_create(*, shop: Shop, uploaded_file, original_name: str) -> Ord
             "imported at once. Split it into several files.",
             code="file_too_large",
         )
+
+
+def order_import_check(*, uploaded_file) -> None:
+    """Refuse at once what would fail as a whole: an empty or too large file, one that is not
+    text, and one whose header cannot be read (the backend's form shows it next to the field,
+    and nothing is stored). Rows are not checked here; they are reported one by one."""
+    _check_size(uploaded_file)
+    stream = uploaded_file.file
+    try:
+        stream.seek(0)
+        encoding, _ = detect_encoding(stream)
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        try:
+            if "\x00" in text.read(_TEXT_PROBE_CHARS):
+                raise OrderImportRefused(_NOT_TEXT, code="file_not_text")
+            text.seek(0)
+            open_records(text)
+        finally:
+            text.detach()
+    except ImportFailed as exc:
+        raise OrderImportRefused(str(exc), code="file_unreadable") from exc
+    finally:
+        stream.seek(0)
+
+
+_TEXT_PROBE_CHARS = 64 * 1024
+_NOT_TEXT = (
+    "The file is not CSV text in a known encoding: it contains NUL bytes, as UTF-16 without a "
+    "byte order mark, spreadsheets (.xlsx) and other binary files do. Save it as CSV (UTF-8)."
+)
+
+
+def order_import_create(*, shop: Shop, uploaded_file, original_name: str) -> OrderImport:
+    """Store an uploaded file and queue its import once the row is committed."""
+    _check_size(uploaded_file)
     job = OrderImport(
         company_id=shop.company_id, shop=shop, original_name=_clean_name(original_name)
     )
