@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
@@ -18,8 +19,24 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from companies.models import ApiKey, Company, CompanyEmail, Membership, Product, Shop, User
+from companies.models import (
+    ApiKey,
+    Company,
+    CompanyEmail,
+    Membership,
+    NewsletterConsent,
+    NotificationPreference,
+    Product,
+    SettingsRequest,
+    Shop,
+    User,
+)
 from companies.services import api_key_revoke
+from companies.services_settings import (
+    RequestNotPending,
+    settings_request_approve,
+    settings_request_refuse,
+)
 from companies.tenancy import TenantManager
 
 TENANT_FIELDS = ("company", "shop")
@@ -365,3 +382,122 @@ class ProductAdmin(TenantAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- Settings: notifications, newsletter consent, requests needing staff (R8, R41) ------------
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyTenantAdmin):
+    """Each user's own choices, made in the backend or by a one-click unsubscribe link."""
+
+    list_display = ("user", "company", "new_review", "low_rating", "weekly_digest", "updated_at")
+    list_select_related = ("user", "company")
+    list_filter = ("new_review", "low_rating", "weekly_digest")
+    search_fields = ("user__email", "company__name")
+    raw_id_fields = ("user", "company")
+
+
+@admin.register(NewsletterConsent)
+class NewsletterConsentAdmin(admin.ModelAdmin):
+    """The consent record (R41, 000 §5): append-only, written by the opt-in and opt-out."""
+
+    list_display = ("user", "given_at", "source", "withdrawn_at", "withdrawal_source")
+    list_select_related = ("user",)
+    list_filter = ("source", ("withdrawn_at", admin.EmptyFieldListFilter))
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SettingsRequestActionForm(ActionForm):
+    decision_note = forms.CharField(
+        label=_("Note to the company (required to refuse)"), required=False, max_length=2000
+    )
+
+
+@admin.register(SettingsRequest)
+class SettingsRequestAdmin(ReadOnlyTenantAdmin):
+    """R8, 004 §6.5, §6.9: staff approve (which applies it to the shop) or refuse a company's
+    request to pause invitations or to define a selection group; the company is emailed."""
+
+    list_display = (
+        "kind",
+        "status",
+        "shop",
+        "company",
+        "pause_from",
+        "pause_until",
+        "created_at",
+        "decided_at",
+    )
+    list_select_related = ("shop", "company")
+    list_filter = ("status", "kind")
+    search_fields = ("shop__name", "shop__slug", "company__name")
+    raw_id_fields = ("shop", "company", "requested_by", "decided_by")
+    action_form = SettingsRequestActionForm
+    actions = ("approve_requests", "refuse_requests")
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("companies.change_settingsrequest")
+
+    def _note(self, request) -> str:
+        return (request.POST.get("decision_note") or "").strip()[:2000]
+
+    def _each_pending(self, request, queryset, decide) -> int:
+        done = 0
+        for row in queryset.filter(status=SettingsRequest.Status.PENDING).order_by("pk"):
+            try:
+                decide(row)
+            except RequestNotPending:
+                continue
+            done += 1
+            self.log_change(request, row, f"settings request {row.kind}: {row.status}")
+        return done
+
+    @admin.action(description=_("Approve and apply to the shop"), permissions=["decide"])
+    def approve_requests(self, request, queryset):
+        note = self._note(request)
+        count = self._each_pending(
+            request,
+            queryset,
+            lambda row: settings_request_approve(
+                settings_request=row, staff=request.user, note=note
+            ),
+        )
+        self.message_user(
+            request,
+            ngettext("Approved %(count)d request.", "Approved %(count)d requests.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Refuse (with the note as reason)"), permissions=["decide"])
+    def refuse_requests(self, request, queryset):
+        note = self._note(request)
+        if not note:
+            self.message_user(
+                request, _("Write the reason for the refusal in the note."), messages.ERROR
+            )
+            return
+        count = self._each_pending(
+            request,
+            queryset,
+            lambda row: settings_request_refuse(
+                settings_request=row, staff=request.user, note=note
+            ),
+        )
+        self.message_user(
+            request,
+            ngettext("Refused %(count)d request.", "Refused %(count)d requests.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

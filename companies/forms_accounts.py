@@ -56,6 +56,10 @@ class SignupForm(forms.Form):
     accept_terms = forms.BooleanField(
         label=_("I accept the terms of use and the privacy policy."), required=True
     )
+    newsletter = forms.BooleanField(
+        label=_("Send me the newsletter with product news (optional, unsubscribe at any time)."),
+        required=False,
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

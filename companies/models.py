@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -172,6 +174,10 @@ class Shop(TenantModel):
     selection_group_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # R8 / 004 §6.9: a staff-approved pause of invitations, both days inclusive; set only by the
+    # approval of a ``SettingsRequest``.
+    invitations_paused_from = models.DateField(null=True, blank=True)
+    invitations_paused_until = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -198,6 +204,11 @@ class Shop(TenantModel):
     @property
     def has_selection_group(self) -> bool:
         return bool(self.selection_group_approved_at and self.selection_group_criteria)
+
+    def invitations_paused_on(self, day: datetime.date) -> bool:
+        """R8: staff approved a pause of invitations that covers ``day``."""
+        start, end = self.invitations_paused_from, self.invitations_paused_until
+        return bool(start and end and start <= day <= end)
 
 
 class ApiKey(TenantModel):
@@ -282,3 +293,136 @@ class CompanyEmail(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+# --- Settings: notifications, newsletter consent, requests that need staff (R8, R41) -----------
+
+
+class NotificationPreference(TenantModel):
+    """What one user wants to hear about one company (R41, 001 §10.3).
+
+    No row means the defaults below: per-review emails are opt-in, the weekly digest is on.
+    Every notification email carries a one-click link that turns its own preference off
+    (``companies.notifications``).
+    """
+
+    class Topic(models.TextChoices):
+        NEW_REVIEW = "new_review", _("every new published review")
+        LOW_RATING = "low_rating", _("new reviews with 1 or 2 stars")
+        WEEKLY_DIGEST = "weekly_digest", _("weekly summary")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    new_review = models.BooleanField(default=False)
+    low_rating = models.BooleanField(default=False)
+    weekly_digest = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "user"], name="notificationpreference_unique_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notifications of user {self.user_id} at company {self.company_id}"
+
+
+class NewsletterConsent(models.Model):
+    """One period of consent to the platform's newsletter (R41, 000 §5): opt-in only.
+
+    Append-only history: a row is written when the user opts in (with its source) and is only
+    ever completed by the opt-out time and how they opted out; a new opt-in is a new row.
+    """
+
+    class Source(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        BACKEND_SETTINGS = "backend_settings", _("backend settings")
+        UNSUBSCRIBE_LINK = "unsubscribe_link", _("unsubscribe link in an email")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="newsletter_consents"
+    )
+    given_at = models.DateTimeField()
+    source = models.CharField(max_length=32, choices=Source.choices)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_source = models.CharField(max_length=32, choices=Source.choices, blank=True)
+
+    class Meta:
+        ordering = ["-given_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="newsletterconsent_one_open_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=models.F("given_at")),
+                name="newsletterconsent_withdrawn_after_given",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"newsletter consent of user {self.user_id} since {self.given_at:%Y-%m-%d}"
+
+
+class SettingsRequest(TenantModel):
+    """A change only platform staff may allow (R8, 004 §6.5, §6.9): pausing invitations or a
+    defined selection group. Staff approve it (which applies it to the shop) or refuse it."""
+
+    class Kind(models.TextChoices):
+        PAUSE = "pause", _("pause invitations")
+        SELECTION_GROUP = "selection_group", _("defined selection group")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="settings_requests")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    pause_from = models.DateField(null=True, blank=True)
+    pause_until = models.DateField(null=True, blank=True)
+    criteria = models.TextField(blank=True, help_text="selection group: who is invited")
+    reason = models.TextField(blank=True, help_text="why the company asks")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, help_text="staff's reason, sent to the company")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "kind"],
+                condition=Q(status="pending"),
+                name="settingsrequest_one_pending_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="pause")
+                | Q(
+                    pause_from__isnull=False,
+                    pause_until__isnull=False,
+                    pause_until__gte=models.F("pause_from"),
+                ),
+                name="settingsrequest_pause_dates",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="selection_group") | ~Q(criteria=""),
+                name="settingsrequest_selection_criteria",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "shop", "status"], name="settingsrequest_company"),
+            models.Index(fields=["status", "created_at"], name="settingsrequest_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for shop {self.shop_id} ({self.status})"

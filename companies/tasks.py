@@ -34,3 +34,38 @@ def send_email_confirmation(user_id: int) -> bool:
     )
     message.send()
     return True
+
+
+# --- Notifications and settings requests (R8, R41) -----------------------------------------------
+
+
+@shared_task(name="companies.send_review_notifications")
+def send_review_notifications(shop_id: int) -> int:
+    """New-review and low-rating emails of one shop; each (review, user) goes out once."""
+    from companies.notifications import review_notifications_send
+
+    return review_notifications_send(shop_id=shop_id)
+
+
+@shared_task(
+    name="companies.send_weekly_digests",
+    bind=True,
+    max_retries=6,
+    default_retry_delay=600,
+)
+def send_weekly_digests(self) -> int:
+    """Beat, Mondays: last ISO week's digest; a retry sends only what is still missing."""
+    from companies.notifications import weekly_digests_send
+
+    try:
+        return weekly_digests_send()
+    except Exception as exc:  # SMTP down: each sent key is kept, the rest goes out on retry
+        raise self.retry(exc=exc) from exc
+
+
+@shared_task(name="companies.send_settings_request_decision")
+def send_settings_request_decision(request_id: int) -> str:
+    """The company hears that staff approved or refused its request (once per decision)."""
+    from companies.notifications import settings_request_decision_send
+
+    return settings_request_decision_send(request_id=request_id)

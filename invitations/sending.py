@@ -87,26 +87,31 @@ def invitations_send_due(*, now: datetime.datetime | None = None) -> int:
 
 
 # Deliberately cross-tenant, all three: the outbox sweep serves every shop of every company.
-def _due_invitations(now: datetime.datetime) -> QuerySet:
-    return (
-        Invitation.objects.unscoped()
-        .filter(status=Status.SCHEDULED, due_at__lte=now, expires_at__gt=now)
-        .order_by("due_at")
+def _not_paused(queryset: QuerySet, now: datetime.datetime) -> QuerySet:
+    """R8: a shop whose staff-approved pause covers today sends nothing; its invitations wait
+    (and keep their six-month expiry) until the pause ends."""
+    today = timezone.localdate(now)
+    return queryset.exclude(
+        shop__invitations_paused_from__lte=today, shop__invitations_paused_until__gte=today
     )
+
+
+def _due_invitations(now: datetime.datetime) -> QuerySet:
+    due = Invitation.objects.unscoped().filter(
+        status=Status.SCHEDULED, due_at__lte=now, expires_at__gt=now
+    )
+    return _not_paused(due, now).order_by("due_at")
 
 
 def _due_reminders(now: datetime.datetime) -> QuerySet:
-    return (
-        Invitation.objects.unscoped()
-        .filter(
-            status=Status.SENT,
-            used_at__isnull=True,
-            next_reminder_at__lte=now,
-            expires_at__gt=now,
-            reminders_sent__lt=F("shop__reminder_count"),
-        )
-        .order_by("next_reminder_at")
+    due = Invitation.objects.unscoped().filter(
+        status=Status.SENT,
+        used_at__isnull=True,
+        next_reminder_at__lte=now,
+        expires_at__gt=now,
+        reminders_sent__lt=F("shop__reminder_count"),
     )
+    return _not_paused(due, now).order_by("next_reminder_at")
 
 
 def _stale_claims(now: datetime.datetime) -> QuerySet:

@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from companies import services_accounts
-from companies.models import Company, Membership, Role, Shop, User
+from companies.models import Company, Membership, NewsletterConsent, Role, Shop, User
 from companies.services_accounts import email_confirmation_token
 from companies.tasks import send_email_confirmation
 from tests import factories
@@ -225,3 +225,20 @@ def test_it_ends_the_sessions_of_a_deactivated_user(client, owner, unscoped):
     assert client.get("/backend/").status_code == 200
     User.objects.filter(pk=owner.pk).update(is_active=False)
     assert client.get("/backend/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("ticked", [True, False])
+def test_it_records_the_newsletter_choice_made_at_sign_up_r41(
+    ticked, client, django_capture_on_commit_callbacks, unscoped
+):
+    """R41, GD consent records: the optional tick box at sign-up is recorded with its source;
+    without it, no consent exists."""
+    changes = {"newsletter": "on"} if ticked else {}
+    response, _callbacks = _signup(client, django_capture_on_commit_callbacks, **changes)
+
+    assert response.status_code == 302
+    user = User.objects.get(email="gina@gamma.example")
+    consents = list(NewsletterConsent.objects.filter(user=user))
+    assert [(c.source, c.withdrawn_at) for c in consents] == (
+        [(NewsletterConsent.Source.SIGNUP, None)] if ticked else []
+    )
