@@ -14,6 +14,7 @@ urlpatterns = [
     path("confirm/<str:token>/", localized(views.confirm), name="confirm"),
     path("join/<str:token>/", localized(views.join), name="join"),
     path("login/", localized(views.LoginView.as_view()), name="login"),
+    path("login/code/", localized(views.login_code), name="login-code"),
     path("logout/", localized(views.LogoutView.as_view()), name="logout"),
     path("password-reset/", localized(views.PasswordResetView.as_view()), name="password-reset"),
     path(

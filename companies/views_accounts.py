@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
@@ -14,10 +16,11 @@ from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
 
 from companies.forms_accounts import EmailAuthenticationForm, JoinForm, SignupForm
 from companies.middleware import SESSION_COMPANY_KEY
-from companies.models import User
+from companies.models import NewsletterConsent, User
 from companies.services_accounts import (
     company_signup,
     email_confirm,
@@ -25,6 +28,9 @@ from companies.services_accounts import (
     team_invitation_read,
     team_member_signup,
 )
+from companies.services_settings import newsletter_opt_in
+from companies.services_totp import totp_required, totp_verify
+from companies.views_security import TotpCodeForm as LoginCodeForm
 from ekomi.ratelimit import limit_exceeded
 
 LOGIN_WINDOW_SECONDS = 15 * 60
@@ -58,14 +64,18 @@ def signup(request):
             return render(request, "accounts/throttled.html", status=429)
         form = SignupForm(request.POST)
         if form.is_valid():
-            company_signup(**{k: v for k, v in form.cleaned_data.items() if k not in _CHECKBOXES})
+            owner = company_signup(
+                **{k: v for k, v in form.cleaned_data.items() if k not in _CHECKBOXES}
+            )
+            if form.cleaned_data["newsletter"]:  # R41: consent recorded with its source
+                newsletter_opt_in(user=owner, source=NewsletterConsent.Source.SIGNUP)
             return redirect("accounts:signup-done")
     else:
         form = SignupForm()
     return render(request, "accounts/signup.html", {"form": form})
 
 
-_CHECKBOXES = ("may_act_for_company", "accept_terms")
+_CHECKBOXES = ("may_act_for_company", "accept_terms", "newsletter")
 
 
 def signup_done(request):
@@ -75,7 +85,25 @@ def signup_done(request):
 def confirm(request, token: str):
     user = email_confirm(token=token)
     status = 200 if user is not None else 400
+    if user is not None:
+        _conclude_standard_offer(request, user)
     return render(request, "accounts/confirm.html", {"confirmed": user is not None}, status=status)
+
+
+def _conclude_standard_offer(request, user) -> None:
+    """R44, 001 §3.1: the confirmation email concludes the sign-up's standard-plan contract
+    (skipped when no standard plan is configured). Imported here: terms sits above companies."""
+    from django.utils import timezone
+
+    from companies.models import Membership, Role
+    from ekomi.ratelimit import client_ip
+    from terms.services import conclude_standard_offer
+
+    owned = Membership.objects.unscoped().filter(user=user, role=Role.OWNER)  # the user's own
+    for membership in owned.select_related("company"):
+        conclude_standard_offer(
+            company=membership.company, user=user, ip=client_ip(request), when=timezone.now()
+        )
 
 
 class LoginView(auth_views.LoginView):
@@ -104,6 +132,64 @@ class LoginView(auth_views.LoginView):
         if per_account or per_ip:
             return render(request, "accounts/throttled.html", status=429)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        """With two-step login on, the password only opens the code step: nobody is logged in
+        until the code is right (views_accounts.login_code)."""
+        user = form.get_user()
+        if not totp_required(user=user):
+            return super().form_valid(form)
+        self.request.session[SESSION_PENDING_LOGIN] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "at": int(time.time()),
+        }
+        return redirect("accounts:login-code")
+
+
+SESSION_PENDING_LOGIN = "login_pending_second_factor"
+PENDING_LOGIN_SECONDS = 5 * 60
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request):
+    """The second step of a login with two-step login on (AU-5): a code from the TOTP app.
+
+    Wrong codes count against the same per-account and per-IP limits as wrong passwords.
+    """
+    pending = request.session.get(SESSION_PENDING_LOGIN)
+    if not pending or time.time() - pending["at"] > PENDING_LOGIN_SECONDS:
+        request.session.pop(SESSION_PENDING_LOGIN, None)
+        return redirect("accounts:login")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        return redirect("accounts:login")
+    form = LoginCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _code_throttled(request, user):
+            return render(request, "accounts/throttled.html", status=429)
+        device = totp_verify(user=user, code=form.cleaned_data["code"])
+        if device is not None:
+            del request.session[SESSION_PENDING_LOGIN]
+            auth_login(request, user, backend=pending["backend"])
+            otp_login(request, device)
+            return redirect(pending["next"])
+        form.add_error("code", _("This code is not correct. Check the time on your phone."))
+    return render(request, "accounts/login_otp.html", {"form": form})
+
+
+def _code_throttled(request, user) -> bool:
+    per_account = limit_exceeded(
+        request,
+        scope=f"login-code:{user.pk}",
+        limit=LOGIN_ATTEMPTS_PER_ACCOUNT,
+        window_seconds=LOGIN_WINDOW_SECONDS,
+    )
+    per_ip = limit_exceeded(
+        request, scope="login-ip", limit=LOGIN_ATTEMPTS_PER_IP, window_seconds=LOGIN_WINDOW_SECONDS
+    )
+    return per_account or per_ip
 
 
 class LogoutView(auth_views.LogoutView):

@@ -13,7 +13,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +34,7 @@ from companies.selectors import (
     companies_for_user,
     membership_for,
 )
+from companies.selectors_dashboard import shop_dashboard
 from companies.services import api_key_create, api_key_revoke, interface_password_rotate
 from companies.services_accounts import (
     LastOwnerError,
@@ -42,7 +42,7 @@ from companies.services_accounts import (
     membership_role_change,
     team_invite,
 )
-from invitations.models import Invitation
+from guidance.selectors import tips_for
 from seals import scoring
 from seals.models import SealStatus, Tier
 
@@ -109,57 +109,44 @@ def backend_context(request, **extra) -> dict:
 
 
 @dataclass(frozen=True)
-class ShopSummary:
-    shop: Shop
-    seal: SealStatus | None
-    next_tier: str | None  # the tier's translated name
+class NextStep:
+    """What the next tier needs (R24): a fact, not a promise."""
+
+    tier: str  # the tier's translated name
     reviews_needed: int | None
-    average_needed: str | None
-    invitations: list[tuple[str, int]]
+    average_needed: str
 
 
-def _next_step(seal: SealStatus | None) -> tuple[str | None, int | None, str | None]:
+def _next_step(seal: SealStatus | None) -> NextStep | None:
     count, total = (seal.review_count, seal.rating_sum) if seal else (0, 0)
     tier = seal.tier if seal else scoring.STANDARD
     target = NEXT_TIER.get(tier)
     if target is None:
-        return None, None, None
+        return None
     needed = scoring.reviews_needed_for(count=count, total=total, tier=target)
     tenths = dict(scoring.THRESHOLDS)[target]
-    return Tier(target).label, needed, f"{tenths // 10}.{tenths % 10}"
-
-
-def dashboard_summaries(company: Company) -> list[ShopSummary]:
-    """One row per shop in three queries: shops, their merchant seals, invitation counts."""
-    shops = list(Shop.objects.for_company(company).order_by("name"))
-    seals = {
-        s.shop_id: s for s in SealStatus.objects.for_company(company).filter(product__isnull=True)
-    }
-    counts: dict[int, dict[str, int]] = {}
-    rows = (
-        Invitation.objects.for_company(company)
-        .values("shop_id", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in rows:
-        counts.setdefault(row["shop_id"], {})[row["status"]] = row["n"]
-    summaries = []
-    for shop in shops:
-        seal = seals.get(shop.pk)
-        target, needed, average = _next_step(seal)
-        by_status = counts.get(shop.pk, {})
-        invitations = [
-            (label, by_status.get(value, 0)) for value, label in Invitation.Status.choices
-        ]
-        summaries.append(ShopSummary(shop, seal, target, needed, average, invitations))
-    return summaries
+    return NextStep(Tier(target).label, needed, f"{tenths // 10}.{tenths % 10}")
 
 
 @require_role(Role.VIEWER)
 def dashboard(request):
-    summaries = dashboard_summaries(request.company)
-    return render(request, "backend/dashboard.html", backend_context(request, summaries=summaries))
+    """The shop chosen in the header switcher: seal, trend, stars, funnel and tips (R24, R48).
+
+    Queries: session, user, company (middleware), company list (switcher), membership, shops
+    (require_role), then seal, monthly trend, review facts, order facts (selectors_dashboard)
+    and the user's tip dismissals: the same number for one review or thousands.
+    """
+    shop = request.shop
+    context = backend_context(request, shop=shop)
+    if shop is not None:
+        data = shop_dashboard(shop=shop)
+        context.update(
+            data=data,
+            next_step=_next_step(data.seal),
+            tips=tips_for(user=request.user, shop=shop, facts=data.tip_facts),
+            tip_facts=data.tip_facts,
+        )
+    return render(request, "backend/dashboard.html", context)
 
 
 @require_POST
@@ -277,6 +264,7 @@ def team_remove(request, membership_id: int):
 # it once and removes it; it never travels in a URL.
 SESSION_ONE_TIME = "backend_integration_once"
 EKOMI_BASE_URL = "https://api.ekomi.de/v3/"
+PRODUCT_PLACEHOLDER = "PRODUCT-ID"
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -316,10 +304,25 @@ def integration_snippets(shop: Shop) -> tuple[list[tuple[str, str]], str, str]:
         link_text,
     )
     seal_tag = format_html('<a href="{}"><img src="{}" alt="{}"></a>', certificate, seal, link_text)
+    product_stars = format_html(
+        '<div data-review-widget="{}" data-product-id="{}">\n  <a href="{}">{}</a>\n</div>\n'
+        '<script src="{}?product_id={}" async></script>',
+        shop.slug,
+        PRODUCT_PLACEHOLDER,
+        certificate,
+        link_text,
+        _public_url("seals:widget-js", shop.slug),
+        PRODUCT_PLACEHOLDER,
+    )
     snippets = [
         (_("Widget (script)"), str(widget)),
         (_("Widget (iframe)"), str(iframe)),
         (_("Seal image with a link to the certificate page"), str(seal_tag)),
+        (
+            _("Product stars for a product page (replace %(placeholder)s by the product id)")
+            % {"placeholder": PRODUCT_PLACEHOLDER},
+            str(product_stars),
+        ),
     ]
     return snippets, feed, seal
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
-from django.test.utils import CaptureQueriesContext
 
 from companies.middleware import SESSION_COMPANY_KEY
 from companies.models import Company, Role
 from companies.views_backend import require_role
-from invitations.models import Invitation
 from seals import scoring
 from seals.models import SealStatus
 from tests import factories
@@ -40,44 +37,6 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client):
     for response in (client.get(DASHBOARD), client.post(SWITCH, {"company_id": 1})):
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
-
-
-def test_it_shows_each_shop_with_seal_next_tier_and_invitations(client, owner, shop, other_shop):
-    """R2/TI-1: the dashboard shows the company's shops only, with what the next tier needs."""
-    _seal(shop, count=60, total=255, tier=scoring.BRONZE)  # 4.25 on 60 reviews
-    _seal(other_shop, count=99, total=490, tier=scoring.GOLD)
-    factories.InvitationFactory.create_batch(2, shop=shop, status=Invitation.Status.SENT)
-    factories.InvitationFactory(shop=shop, status=Invitation.Status.RATED)
-    factories.InvitationFactory.create_batch(7, shop=other_shop, status=Invitation.Status.SENT)
-    client.force_login(owner)
-
-    page = client.get(DASHBOARD).content.decode()
-
-    needed = scoring.reviews_needed_for(count=60, total=255, tier=scoring.SILVER)
-    assert "ACME-A Shop" in page and "BETA-B Shop" not in page
-    assert "4.2" in page and "60 reviews" in page and "Status as of" in page
-    assert f"{needed} more 5-star reviews, average must reach 4.4" in page
-    assert '<th scope="row">Sent</th><td>2</td>' in page
-    assert '<th scope="row">Rated</th><td>1</td>' in page
-    assert "<td>7</td>" not in page
-    assert "General tip:" in page  # R48: tips are marked as such
-
-
-def test_it_counts_a_fixed_number_of_queries_whatever_the_number_of_shops(client, owner, shop):
-    """STYLE 10: session, user, company (middleware), company list (switcher), membership, shops,
-    seals and invitation counts: the same count for one shop and for four."""
-    client.force_login(owner)
-    client.get(DASHBOARD)
-    with CaptureQueriesContext(connection) as one_shop:
-        client.get(DASHBOARD)
-    for _ in range(3):
-        shop_n = factories.ShopFactory(company=shop.company)
-        factories.InvitationFactory(shop=shop_n)
-        _seal(shop_n, count=3, total=12, tier=scoring.STANDARD)
-    with CaptureQueriesContext(connection) as four_shops:
-        page = client.get(DASHBOARD)
-    assert page.content.decode().count('class="panel bk-shop"') == 4
-    assert len(four_shops) == len(one_shop) <= 9
 
 
 def test_it_shows_the_dashboard_in_german(client, owner, shop):

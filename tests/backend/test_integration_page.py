@@ -234,3 +234,18 @@ def test_it_speaks_german(client, company, shop):
     page = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Kopieren Sie ihn jetzt, er wird nicht noch einmal angezeigt." in page
     assert "API-Schlüssel erstellen" in page and "Schnittstellen-ID" in page
+
+
+def test_it_offers_product_stars_and_a_live_widget_preview(client, company, shop, settings):
+    """R2/R28: a product-stars snippet (the widget for one product id) and the widget itself,
+    previewed from this origin in an iframe the page's CSP allows."""
+    settings.SITE_URL = "https://reviews.example"
+    _login(client, company, Role.VIEWER)
+    response = client.get(PAGE)
+    page = response.content.decode()
+
+    assert "data-product-id=&quot;PRODUCT-ID&quot;" in page
+    assert "widget.js?product_id=PRODUCT-ID" in page
+    assert '<iframe src="/c/acme-a-shop/widget/"' in page
+    assert "frame-src" not in response["Content-Security-Policy"]  # default-src 'self' applies
+    assert client.get("/c/acme-a-shop/widget/").status_code == 200
