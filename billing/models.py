@@ -27,6 +27,9 @@ class Plan(models.Model):
     included_invitations_per_month = models.PositiveIntegerField(default=0)
     overage_price = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     setup_fee = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    upgrade_offer = models.BooleanField(
+        default=False, help_text="offered to customers in the backend as an upgrade (R40)"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -48,6 +51,12 @@ class Contract(TenantModel):
         TERMINATED = "terminated", "terminated (running until ends_on)"
         ENDED = "ended", "ended"
 
+    class TerminationKind(models.TextChoices):
+        NONE = "", "-"
+        CUSTOMER = "customer", "by the customer (R33)"
+        STAFF = "staff", "by staff on the customer's behalf (R33)"
+        EXTRAORDINARY = "extraordinary", "extraordinary, for good cause (R39)"
+
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
     concluded_on = models.DateField()
     starts_on = models.DateField(null=True, blank=True)
@@ -55,7 +64,14 @@ class Contract(TenantModel):
     current_period_end = models.DateField(null=True, blank=True, help_text="inclusive")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     termination_requested_on = models.DateField(null=True, blank=True)
+    termination_kind = models.CharField(
+        max_length=16, choices=TerminationKind.choices, blank=True, default=""
+    )
+    termination_reason = models.CharField(max_length=500, blank=True)
     ends_on = models.DateField(null=True, blank=True, help_text="last day, inclusive")
+    # R40: after an upgrade billed for its whole minimum term, the per-period invoices of the
+    # billing run start again here (None: at ``starts_on``).
+    billed_from = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-concluded_on", "-id"]
@@ -89,6 +105,7 @@ class Invoice(TenantModel):
         DE_VAT = "de_vat", "German VAT"
         REVERSE_CHARGE = "reverse_charge", "reverse charge (EU business)"
         NO_VAT = "no_vat", "not taxable in Germany (outside the EU)"
+        DAMAGES = "damages", "not taxable: damages and default interest"
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INVOICE)
@@ -163,3 +180,40 @@ class InvoiceLine(TenantModel):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("A line of an issued invoice cannot be deleted.")
+
+
+class InvoiceDocument(TenantModel):
+    """The invoice's PDF with its embedded EN 16931 e-invoice, rendered once and kept: the
+    factur-x library stamps the render time into the PDF, and seller data in settings may
+    change later, so a stored copy is the only way the same invoice stays the same bytes."""
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="document")
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"PDF of invoice {self.invoice_id}"
+
+
+class PriceIncrease(TenantModel):
+    """A scheduled price increase of one contract on its plan (R38, 004 §14.9)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    old_price = models.DecimalField(max_digits=12, decimal_places=2)
+    new_price = models.DecimalField(max_digits=12, decimal_places=2)
+    announced_on = models.DateField()
+    effective_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_price__gt=models.F("old_price")), name="priceincrease_is_increase"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_price} -> {self.new_price} from {self.effective_on}"

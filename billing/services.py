@@ -1,7 +1,8 @@
-"""Billing services: contracts, renewals and invoices (R31-R34).
+"""Billing services: contracts, renewals, terminations and invoices (R31-R34, R39).
 
-Later slices add collections and dunning (R35, R36), overage (R37), price increases (R38) and
-upgrades (R40).
+Overage (R37) lives in ``billing.overage``, price increases (R38) in ``billing.pricing``,
+upgrades (R40) in ``billing.upgrades``, the PDF/e-invoice in ``billing.documents``; collections
+and dunning (R35, R36) in the ``payments`` app.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 DE_VAT_RATE = Decimal("19.00")
 REVERSE_CHARGE_NOTE = "Steuerschuldnerschaft des Leistungsempfängers / Reverse charge"
+DAMAGES_NOTE = (
+    "Nicht steuerbarer Schadensersatz bzw. Verzugszinsen / "
+    "Damages and default interest, not subject to VAT"
+)
 START_AFTER = datetime.timedelta(weeks=4)
 
 
@@ -33,8 +38,15 @@ def money(amount: Decimal) -> Decimal:
 
 
 def _term_end(start: datetime.date, months: int) -> datetime.date:
-    """Last day (inclusive) of a term of ``months`` calendar months starting on ``start``."""
-    return start + relativedelta(months=months) - datetime.timedelta(days=1)
+    """Last day (inclusive) of a term of ``months`` calendar months starting on ``start``.
+
+    BGB §188(2): the day before the corresponding day; §188(3): when the last month has no
+    corresponding day (a start on 31 January or on 29 February), its last day. So a year from
+    29 Feb 2028 ends on 28 Feb 2029 and a month from 31 January on the last day of February."""
+    target = start + relativedelta(months=months)
+    if target.day != start.day:  # relativedelta clamped to the month's last day
+        return target
+    return target - datetime.timedelta(days=1)
 
 
 def contract_conclude(*, company: Company, plan: Plan, concluded_on: datetime.date) -> Contract:
@@ -59,9 +71,23 @@ def contract_start_date(*, contract: Contract) -> datetime.date:
     return max(contract.concluded_on, min(first_day, latest))
 
 
-def contract_terminate(*, contract: Contract, requested_on: datetime.date) -> Contract:
+def contract_current(*, company: Company | int) -> Contract | None:
+    """The contract the backend shows: the newest one still running, else the newest."""
+    contracts = Contract.objects.for_company(company).select_related("plan")
+    running = contracts.exclude(status=Contract.Status.ENDED).order_by("-concluded_on", "-pk")
+    return running.first() or contracts.order_by("-concluded_on", "-pk").first()
+
+
+def contract_terminate(
+    *,
+    contract: Contract,
+    requested_on: datetime.date,
+    reason: str = "",
+    kind: str = Contract.TerminationKind.CUSTOMER,
+) -> Contract:
     """R33: effective at the end of the term if the notice period is kept, else at the end of
-    the following (renewal) term. Asking twice keeps the first answer."""
+    the following (renewal) term. Asking twice keeps the first answer. The company's owners
+    get a confirmation in text form (004 §13.5)."""
     if contract.status in (Contract.Status.TERMINATED, Contract.Status.ENDED):
         return contract
     if contract.status == Contract.Status.PENDING:
@@ -74,9 +100,119 @@ def contract_terminate(*, contract: Contract, requested_on: datetime.date) -> Co
         ends_on = _term_end(next_start, contract.plan.renewal_term_months)
     contract.status = Contract.Status.TERMINATED
     contract.termination_requested_on = requested_on
+    contract.termination_kind = kind
+    contract.termination_reason = reason.strip()[:500]
     contract.ends_on = ends_on
     contract.save()
+    contract_id = contract.pk
+    transaction.on_commit(lambda: _tasks().send_termination_confirmation.delay(contract_id))
     return contract
+
+
+def _tasks():
+    from billing import tasks  # the tasks import this module
+
+    return tasks
+
+
+def contract_terminate_extraordinary(
+    *,
+    contract: Contract,
+    reason: str,
+    today: datetime.date,
+    actor=None,
+    enforcement_reason: str = "payment_default",
+) -> Contract:
+    """R39 (004 §13.6): end the contract today for good cause, e.g. two months overdue.
+
+    The rest of the chargeable period falls due at once: every billing period up to the end of
+    the current term (or of the notice term when already terminated) that has no invoice yet is
+    charged on one charge invoice (key ``termination-remainder:<contract>``). R30 then applies to
+    every shop (widget and certificate page off, no new ratings, seal withdrawn) and the backend
+    is blocked, each logged with ``reason``; the company ends with its last contract (R31).
+    Calling it again changes nothing."""
+    from billing.overage import overage_bill
+
+    if not reason.strip():
+        raise ValueError("an extraordinary termination needs a reason")
+    with transaction.atomic():
+        contract = (
+            Contract.objects.for_company(contract.company_id)
+            .select_for_update()
+            .select_related("plan")
+            .get(pk=contract.pk)
+        )
+        if contract.status == Contract.Status.ENDED:
+            return contract
+        if contract.status == Contract.Status.PENDING:
+            _contract_start(contract)
+        _charge_remainder(contract, today)
+        contract.status = Contract.Status.ENDED
+        contract.termination_kind = Contract.TerminationKind.EXTRAORDINARY
+        contract.termination_reason = reason.strip()[:500]
+        contract.termination_requested_on = today
+        contract.ends_on = today
+        contract.save()
+        # The run skips ended contracts: the overage up to today is billed now (R37).
+        overage_bill(contract=contract, today=today + datetime.timedelta(days=1), issued_on=today)
+        _enforce_r30(contract.company_id, actor, enforcement_reason, reason.strip())
+        _company_end_if_last(contract.company_id)
+    return contract
+
+
+def _charge_remainder(contract: Contract, today: datetime.date) -> Invoice | None:
+    from billing.pricing import price_for_period
+
+    last_day = contract.current_period_end
+    if contract.status == Contract.Status.TERMINATED and contract.ends_on:
+        last_day = contract.ends_on
+    issued = _issued_period_starts(contract)
+    lines = []
+    for start in _period_starts(contract, last_day):
+        if start in issued:
+            continue
+        end = min(_period_end(contract, start), last_day)
+        price = price_for_period(contract=contract, period_start=start)
+        text = f"{contract.plan.name}: {start:%d.%m.%Y}-{end:%d.%m.%Y} (due on termination)"
+        lines.append((text, Decimal(1), price))
+    if not lines:
+        return None
+    return charge_invoice_issue(
+        contract=contract,
+        key=f"termination-remainder:{contract.pk}",
+        lines=lines,
+        issued_on=today,
+        period=(today, last_day),
+        reason="Extraordinary termination (004 §13.6): the rest of the period is due.",
+    )
+
+
+def _enforce_r30(company_id: int, actor, enforcement_reason: str, justification: str) -> None:
+    from moderation.enforcement import shop_enforce
+    from moderation.models import ModerationLogEntry
+    from moderation.services import ModerationError
+
+    action = ModerationLogEntry.Action
+    shop_actions = (action.PUBLIC_PAGES_DISABLE, action.RATINGS_STOP, action.SEAL_WITHDRAW)
+    shop_ids = list(
+        Shop.objects.for_company(company_id).order_by("pk").values_list("pk", flat=True)
+    )
+    for index, shop_id in enumerate(shop_ids):
+        for name in shop_actions + ((action.COMPANY_BLOCK,) if index == 0 else ()):
+            try:
+                shop_enforce(
+                    shop_id=shop_id,
+                    actor=actor,
+                    action=name,
+                    reason=enforcement_reason,
+                    justification=justification,
+                )
+            except ModerationError:  # in that state already
+                continue
+    if not shop_ids:
+        Company.objects.filter(pk=company_id, status=Company.Status.ACTIVE).update(
+            status=Company.Status.BLOCKED
+        )
 
 
 def _contract_start(contract: Contract) -> None:
@@ -86,6 +222,16 @@ def _contract_start(contract: Contract) -> None:
 
 
 def _vat(company: Company) -> tuple[str, Decimal, str]:
+    """The VAT treatment of a buyer (R34; the seller is in Germany).
+
+    - Germany: German VAT, 19 %.
+    - Another EU country with a VAT ID: reverse charge (§ 13b UStG, Art. 196 VAT Directive),
+      0 % with the legal note; the buyer accounts for the VAT.
+    - Another EU country without a VAT ID: German VAT. Decided: a buyer that gives no VAT ID is
+      treated like a consumer, for whom the place of supply is Germany (§ 3a(1) UStG); the
+      business place-of-supply rule (§ 3a(2) UStG) needs the ID as proof of business status.
+    - Outside the EU: not taxable in Germany (§ 3a(2) UStG), 0 %, category O in the e-invoice.
+    """
     if company.country == "DE":
         return Invoice.VatTreatment.DE_VAT, DE_VAT_RATE, ""
     if company.country in EU_COUNTRIES:
@@ -126,9 +272,12 @@ def _issue(
     corrects: Invoice | None = None,
     reason: str = "",
     charge_key: str = "",
+    damages: bool = False,
 ) -> Invoice:
     company = Company.objects.get(pk=contract.company_id)
     treatment, rate, note = _vat(company)
+    if damages:  # no supply, no VAT (UStAE 1.3): return-debit and late fees, default interest
+        treatment, rate, note = Invoice.VatTreatment.DAMAGES, Decimal("0.00"), DAMAGES_NOTE
     if corrects is not None:  # a credit note keeps the corrected invoice's treatment
         treatment, rate, note = corrects.vat_treatment, corrects.vat_rate, corrects.legal_note
     rows = [(text, qty, price, money(qty * price)) for text, qty, price in lines]
@@ -157,6 +306,8 @@ def _issue(
             charge_key=charge_key,
         )
         invoice.save()
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda: _tasks().send_invoice_email.delay(invoice_id))
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 company=company,
@@ -183,13 +334,15 @@ def invoice_issue_for_period(
     )
     if existing is not None:
         return existing
+    from billing.pricing import price_for_period
+
     plan = contract.plan
-    period_end = _term_end(period_start, plan.period_months)
+    period_end = _period_end(contract, period_start)
     lines = [
         (
             f"{plan.name}: {period_start:%d.%m.%Y}-{period_end:%d.%m.%Y}",
             Decimal(1),
-            plan.price_per_period,
+            price_for_period(contract=contract, period_start=period_start),
         )
     ]
     if period_start == contract.starts_on and plan.setup_fee:
@@ -216,10 +369,12 @@ def charge_invoice_issue(
     issued_on: datetime.date,
     period: tuple[datetime.date, datetime.date] | None = None,
     reason: str = "",
+    damages: bool = False,
 ) -> Invoice:
     """An invoice for charges outside the plan's price (fees R36, interest, overage R37, handling
     fees R47), as (description, quantity, unit net price) lines. ``key`` names what it charges,
-    e.g. ``return-fee:<payment id>``: a second call with the same key returns the first invoice."""
+    e.g. ``return-fee:<payment id>``: a second call with the same key returns the first invoice.
+    ``damages`` marks lump-sum damages and default interest (R36), which carry no VAT."""
     existing = Invoice.objects.for_company(contract.company_id).filter(charge_key=key).first()
     if existing is not None:
         return existing
@@ -235,6 +390,7 @@ def charge_invoice_issue(
                 kind=Invoice.Kind.CHARGE,
                 reason=reason,
                 charge_key=key,
+                damages=damages,
             )
     except IntegrityError:  # issued concurrently: the unique constraint kept it to one
         return Invoice.objects.for_company(contract.company_id).get(charge_key=key)
@@ -260,14 +416,51 @@ def credit_note_issue(
     )
 
 
+def _periods(contract: Contract):
+    """The billing periods (start, end) from ``billed_from`` (after an upgrade, R40) or the
+    contract's start, without end. Months count from that anchor (BGB §188), so the periods
+    tile each term exactly: from 31 Jan they run 31.01-28.02, 01.03-30.03, 31.03-29.04, ..."""
+    anchor = contract.billed_from or contract.starts_on
+    step = contract.plan.period_months
+    start = anchor
+    index = 1
+    while True:
+        end = _term_end(anchor, step * index)
+        yield start, end
+        start, index = end + datetime.timedelta(days=1), index + 1
+
+
+def _period_starts(contract: Contract, last: datetime.date):
+    """Starts of the billing periods up to ``last``."""
+    for start, _end in _periods(contract):
+        if start > last:
+            return
+        yield start
+
+
+def _period_end(contract: Contract, period_start: datetime.date) -> datetime.date:
+    """The end of the billing period starting on ``period_start`` (off the grid: one period)."""
+    if contract.starts_on and period_start >= (contract.billed_from or contract.starts_on):
+        for start, end in _periods(contract):
+            if start == period_start:
+                return end
+            if start > period_start:
+                break
+    return _term_end(period_start, contract.plan.period_months)
+
+
+def _issued_period_starts(contract: Contract) -> set[datetime.date]:
+    return set(
+        Invoice.objects.for_company(contract.company_id)
+        .filter(contract=contract, kind=Invoice.Kind.INVOICE)
+        .values_list("period_start", flat=True)
+    )
+
+
 def _billing_periods(contract: Contract, today: datetime.date):
     """Starts of the billing periods due by ``today`` (R34: invoiced in advance)."""
-    step = relativedelta(months=contract.plan.period_months)
     last = min(today, contract.ends_on or contract.current_period_end, contract.current_period_end)
-    index = 0
-    while (period_start := contract.starts_on + step * index) <= last:
-        yield period_start
-        index += 1
+    yield from _period_starts(contract, last)
 
 
 def _contract_run(contract: Contract, today: datetime.date) -> int:
@@ -296,11 +489,7 @@ def _contract_run(contract: Contract, today: datetime.date) -> int:
             )
             contract.save()
             actions += 1
-    issued = set(
-        Invoice.objects.for_company(contract.company_id)
-        .filter(contract=contract, kind=Invoice.Kind.INVOICE)
-        .values_list("period_start", flat=True)
-    )
+    issued = _issued_period_starts(contract)
     for period_start in _billing_periods(contract, today):
         if period_start not in issued:
             invoice_issue_for_period(contract=contract, period_start=period_start, issued_on=today)
@@ -321,7 +510,10 @@ def _company_end_if_last(company_id: int) -> None:
 
 
 def billing_run(*, today: datetime.date | None = None) -> int:
-    """The daily billing run: start, renew, invoice, end. Safe to run twice a day."""
+    """The daily billing run: start, renew, invoice, bill last month's overage (R37), end.
+    Safe to run twice a day: every step is keyed by period, month or status."""
+    from billing.overage import overage_bill
+
     today = today or timezone.localdate()
     # The daily run crosses tenants deliberately: every company's contracts are due.
     contracts = (
@@ -330,5 +522,6 @@ def billing_run(*, today: datetime.date | None = None) -> int:
     actions = 0
     for contract in contracts.order_by("pk"):
         actions += _contract_run(contract, today)
+        actions += overage_bill(contract=contract, today=today)
     logger.info("billing run %s: %d actions", today, actions)
     return actions
