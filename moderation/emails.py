@@ -24,6 +24,7 @@ from ekomi import outbox
 from moderation import complaints, dialogue
 from moderation.models import Complaint, OutboundEmail, ReplacementOffer
 from moderation.tokens import replacement_token
+from privacy.tokens import erasure_url
 from reviews.models import DialogueMessage, Review
 
 Kind = OutboundEmail.Kind
@@ -57,7 +58,12 @@ def _language(review: Review) -> str:
     return review.shop.default_locale if review.shop.default_locale in LANGUAGES else "en"
 
 
-def _render(template: str, context: dict, *, to: list[str], language: str) -> EmailMessage:
+def _render(
+    template: str, context: dict, *, to: list[str], language: str, review: Review | None = None
+) -> EmailMessage:
+    if review is not None:
+        # R42, GD-1: every email to an evaluator links to erasing their data.
+        context = {**context, "erasure_link": erasure_url(review=review)}
     with translation.override(language):
         subject = render_to_string(f"emails/{template}_subject.txt", context)
         body = render_to_string(f"emails/{template}.txt", context)
@@ -98,6 +104,7 @@ def statement_request_send(*, complaint_id: int) -> str:
                 context,
                 to=[review.dialogue_email],
                 language=_language(review),
+                review=review,
             )
 
         return send_once(Kind.STATEMENT_REQUEST, complaint, build)
@@ -140,6 +147,7 @@ def complaint_decision_send(*, complaint_id: int) -> dict[str, str]:
                 _decision_context(complaint),
                 to=[review.dialogue_email],
                 language=_language(review),
+                review=review,
             )
 
         outcome = {
@@ -173,6 +181,7 @@ def replacement_offer_send(*, offer_id: int) -> str:
                 context,
                 to=[review.dialogue_email],
                 language=_language(review),
+                review=review,
             )
 
         return send_once(Kind.REPLACEMENT_OFFER, offer, build)
@@ -198,7 +207,11 @@ def dialogue_message_send(*, message_id: int) -> str:
                 "url": _url("moderation:dialogue", dialogue.link_token(thread)),
             }
             return _render(
-                "dialogue/message", context, to=[review.dialogue_email], language=_language(review)
+                "dialogue/message",
+                context,
+                to=[review.dialogue_email],
+                language=_language(review),
+                review=review,
             )
 
         return send_once(Kind.DIALOGUE_MESSAGE, message, build)

@@ -41,11 +41,12 @@ class ErasureResult:
     references: tuple[str, ...]  # the invitations' public ids, pseudonymous
 
 
-def _invitations(company_id: int, shop_id, order_id, email):
+def evaluator_invitations(company_id: int, shop_id, order_id, email, invitation_id=None):
+    """The evaluator's invitations in the company (or shop): by order id, address or id."""
     rows = Invitation.objects.for_company(company_id)
     if shop_id is not None:
         rows = rows.filter(shop_id=shop_id)
-    match = Q()
+    match = Q(pk__in=[invitation_id] if invitation_id else [])
     if order_id:
         match |= Q(order__order_id=order_id)
     if email:
@@ -53,11 +54,14 @@ def _invitations(company_id: int, shop_id, order_id, email):
     return rows.filter(match)
 
 
-def _reviews(company_id: int, shop_id, invitation_ids, email):
+def evaluator_reviews(company_id: int, shop_id, invitation_ids, email, review_id=None):
+    """The evaluator's reviews: of their invitations, by their address, or by id."""
     rows = Review.objects.for_company(company_id)
     if shop_id is not None:
         rows = rows.filter(shop_id=shop_id)
     match = Q(invitation_id__in=invitation_ids)
+    if review_id:
+        match |= Q(pk=review_id)
     if email:
         match |= Q(dialogue_email__iexact=email) | Q(author_email__iexact=email)
     return rows.filter(match)
@@ -96,27 +100,33 @@ def evaluator_erase(
     mode: str = ANONYMISE,
     actor=None,
     shop=None,
+    invitation_id: int | None = None,
+    review_id: int | None = None,
 ) -> ErasureResult:
     """Erase the evaluator's personal data in ``company`` (optionally only in ``shop``).
 
-    Raises ``EvaluatorNotFound`` when nothing matches, so another company's order id changes
-    nothing and reads like a missing one.
+    The evaluator is named by order id, email address, or (self-service from a signed link in
+    an email, ``privacy.tokens``) by one invitation's or review's id. Raises
+    ``EvaluatorNotFound`` when nothing matches, so another company's order id changes nothing
+    and reads like a missing one.
     """
     if mode not in MODES:
         raise ErasureError(f"mode must be one of {MODES}")
-    if not (order_id or email):
+    if not (order_id or email or invitation_id or review_id):
         raise ErasureError("Give an order id or an email address.")
     company_id = getattr(company, "pk", company)
     shop_id = getattr(shop, "pk", shop)
     now = timezone.now()
     with transaction.atomic():
         invitations = list(
-            _invitations(company_id, shop_id, order_id, email)
+            evaluator_invitations(company_id, shop_id, order_id, email, invitation_id)
             .select_for_update()
             .select_related("order")
         )
         reviews = list(
-            _reviews(company_id, shop_id, [i.pk for i in invitations], email).select_for_update()
+            evaluator_reviews(
+                company_id, shop_id, [i.pk for i in invitations], email, review_id
+            ).select_for_update()
         )
         if not invitations and not reviews:
             raise EvaluatorNotFound("No invitation or review of this evaluator.")

@@ -4,6 +4,11 @@ Each entry's ``hash`` is ``sha256(prev_hash + canonical JSON of the entry)``; th
 ``prev_hash`` is 64 zeros. Appends are serialized by a transaction-level advisory lock on
 Postgres, so two moderators acting at once cannot fork the chain. Verification walks the log in
 id order and names the first entry whose link or content does not match.
+
+Snapshots keep only a pseudonymous reference to what an evaluator or a company wrote (R42,
+R43): the values of ``PERSONAL_KEYS`` are stored as ``text_digest`` (a keyed SHA-256), so staff
+can check "was it this text?" but the log never holds the text, a name or an address. A company
+user acting is named by id; only staff are named by their email.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from moderation.models import ModerationLogEntry
 
@@ -22,6 +28,24 @@ GENESIS = "0" * 64
 # Any constant: the key of the advisory lock that serializes appends to the chain.
 _CHAIN_LOCK = 0x6D6F646C6F67  # "modlog"
 SYSTEM = "system"
+# Snapshot keys whose values are personal (review text, names, addresses): stored as digests.
+PERSONAL_KEYS = frozenset(
+    {
+        "comment",
+        "text",
+        "submitted_text",
+        "statement",
+        "display_name",
+        "email",
+        "dialogue_email",
+        "author_email",
+        "complainant_email",
+        "first_name",
+        "last_name",
+    }
+)
+DIGEST_PREFIX = "sha256:"
+_DIGEST_SALT = "moderation.log.text_digest"
 
 
 def canonical(value) -> str:
@@ -73,6 +97,37 @@ def plain(value):
     return value
 
 
+def text_digest(value: str) -> str:
+    """The pseudonymous stand-in for a personal value in a snapshot (keyed SHA-256)."""
+    digest = salted_hmac(_DIGEST_SALT, value, algorithm="sha256").hexdigest()
+    return DIGEST_PREFIX + digest
+
+
+def pseudonymise(value):
+    """``value`` with every personal key's non-empty string replaced by its digest."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                text_digest(item)
+                if key in PERSONAL_KEYS and isinstance(item, str) and item
+                else pseudonymise(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [pseudonymise(item) for item in value]
+    return value
+
+
+def actor_label(actor) -> str:
+    """Staff by their email; a company user by id only (their address leaves with them, R43)."""
+    if actor is None:
+        return SYSTEM
+    if getattr(actor, "is_staff", False):
+        return actor.email or SYSTEM
+    return f"user {actor.pk}"
+
+
 def log_append(
     *,
     company_id: int,
@@ -97,14 +152,14 @@ def log_append(
             company_id=company_id,
             shop_id=shop_id,
             actor=actor,
-            actor_label=getattr(actor, "email", "") or SYSTEM,
+            actor_label=actor_label(actor),
             action=action,
             target_type=target_type,
             target_id=target_id,
             reason=reason,
             justification=justification,
-            before=plain(before or {}),
-            after=plain(after or {}),
+            before=plain(pseudonymise(before or {})),
+            after=plain(pseudonymise(after or {})),
             acted_at=timezone.now(),
             prev_hash=previous,
         )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from companies.tenancy import tenant_scope
+from privacy.tokens import erasure_url
 from reviews.models import Review
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,12 @@ def review_confirmation_send(*, review_id: int) -> bool:
         url = settings.SITE_URL + reverse(
             "reviews:visitor-confirm", args=[visitor_confirmation_token(review)]
         )
-        context = {"shop": review.shop, "confirm_url": url}
+        # R42, GD-1: every email to an evaluator links to erasing their data.
+        context = {
+            "shop": review.shop,
+            "confirm_url": url,
+            "erasure_link": erasure_url(review=review),
+        }
         with translation.override(review.shop.default_locale):
             message = EmailMultiAlternatives(
                 subject=render_to_string("emails/review_confirmation_subject.txt", context)

@@ -72,6 +72,9 @@ def test_it_runs_every_retention_rule_and_reports_counts_per_rule(shop, other_sh
         "link_requests": 2,
         "unconfirmed_reviews": 1,
         "integrity_signals": 1,
+        "ended_companies": 0,
+        "unconfirmed_signups": 0,
+        "exports": 0,
     }
 
     invitations = Invitation.objects.unscoped()
@@ -105,6 +108,9 @@ def test_it_deletes_nothing_more_when_run_twice(shop):
         "link_requests": 2,
         "unconfirmed_reviews": 1,
         "integrity_signals": 1,
+        "ended_companies": 0,
+        "unconfirmed_signups": 0,
+        "exports": 0,
     }
     assert set(second.values()) == {0}
     assert Review.objects.unscoped().filter(pk=published.pk).exists()
