@@ -69,6 +69,7 @@ def signup(request):
             )
             if form.cleaned_data["newsletter"]:  # R41: consent recorded with its source
                 newsletter_opt_in(user=owner, source=NewsletterConsent.Source.SIGNUP)
+            _record_terms_accepted(owner)
             return redirect("accounts:signup-done")
     else:
         form = SignupForm()
@@ -76,6 +77,24 @@ def signup(request):
 
 
 _CHECKBOXES = ("may_act_for_company", "accept_terms", "newsletter")
+
+
+def _record_terms_accepted(owner) -> None:
+    """R45, R6: the terms (with the consent attestation of 004 §6.2) ticked at sign-up."""
+    from django.utils import timezone
+
+    from companies.models import Membership
+    from terms.models import TermsAcceptance
+    from terms.services import terms_accept_current  # terms builds on companies, not back
+
+    # Unscoped: the new owner's one membership names the company the sign-up created.
+    membership = Membership.objects.unscoped().select_related("company").get(user=owner)
+    terms_accept_current(
+        company=membership.company,
+        user=owner,
+        now=timezone.now(),
+        how=TermsAcceptance.How.SIGNUP,
+    )
 
 
 def signup_done(request):

@@ -157,6 +157,7 @@ class TermsAcceptance(TenantModel):
     """Which version a company agreed to, and how (R45: every company's version on record)."""
 
     class How(models.TextChoices):
+        SIGNUP = "signup", _("accepted at sign-up")
         CONCLUSION = "conclusion", _("accepted with the contract")
         NO_OBJECTION = "no_objection", _("no objection within the period")
 

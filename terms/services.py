@@ -279,13 +279,21 @@ def _current_and_upcoming(today: datetime.date) -> list[TermsVersion]:
     return chosen
 
 
-def terms_accept_current(*, company: Company, user: User | None, now: datetime.datetime) -> int:
-    """At conclusion the company agrees to the current versions and to those announced."""
+def terms_accept_current(
+    *,
+    company: Company,
+    user: User | None,
+    now: datetime.datetime,
+    how: str = TermsAcceptance.How.CONCLUSION,
+) -> int:
+    """At sign-up and at conclusion the company agrees to the current versions and to those
+    announced (R45). The company terms carry the attestation that customers consented to be
+    invited (R6, 004 §6.2), so this record is also that attestation: who, when, which text."""
     rows = [
         TermsAcceptance(
             company=company,
             version=version,
-            how=TermsAcceptance.How.CONCLUSION,
+            how=how,
             accepted_at=now,
             accepted_by=user,
         )

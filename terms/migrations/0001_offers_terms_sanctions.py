@@ -156,7 +156,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('how', models.CharField(choices=[('conclusion', 'accepted with the contract'), ('no_objection', 'no objection within the period')], max_length=16)),
+                ('how', models.CharField(choices=[('signup', 'accepted at sign-up'), ('conclusion', 'accepted with the contract'), ('no_objection', 'no objection within the period')], max_length=16)),
                 ('accepted_at', models.DateTimeField()),
                 ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='companies.company')),

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from companies import services_accounts
 from companies.models import Company, Membership, NewsletterConsent, Role, Shop, User
@@ -242,3 +244,29 @@ def test_it_records_the_newsletter_choice_made_at_sign_up_r41(
     assert [(c.source, c.withdrawn_at) for c in consents] == (
         [(NewsletterConsent.Source.SIGNUP, None)] if ticked else []
     )
+
+
+def test_it_records_the_terms_accepted_at_sign_up_as_the_consent_attestation_r6_r45(
+    client, django_capture_on_commit_callbacks, unscoped
+):
+    """R6, R45: ticking "I accept the terms" records the current versions for the new company,
+    who accepted them and when; the company terms hold the invitation-consent attestation."""
+    from terms.models import TermsAcceptance, TermsVersion
+    from terms.services import terms_version_announce
+
+    draft = TermsVersion.objects.create(
+        kind=TermsVersion.Kind.COMPANY_TERMS,
+        version="2026-01",
+        title="Terms",
+        body="6.2 The company attests its customers' consent to be invited.",
+        effective_on=datetime.date(2026, 1, 1),
+    )
+    terms = terms_version_announce(version=draft, now=timezone.now())  # the first: published
+
+    response, _callbacks = _signup(client, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    user = User.objects.get(email="gina@gamma.example")
+    (accepted,) = TermsAcceptance.objects.unscoped().filter(version=terms)
+    assert accepted.company.name == "Gamma Garden GmbH"
+    assert (accepted.how, accepted.accepted_by) == (TermsAcceptance.How.SIGNUP, user)
