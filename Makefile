@@ -10,7 +10,7 @@ SITE_URL ?= http://127.0.0.1:$(PORT)
 export SITE_URL
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev services browser lint checks pytest migrate demo clean lock
+.PHONY: run test install install-dev services browser lint checks pytest migrate demo clean lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ pytest: install-dev services browser
 
 ## make test: lint, migrations and deploy checks, then the whole suite (exit non-zero on failure)
 test: lint checks pytest
+
+## make audit: check both lock files against the PyPI advisory database (needs network access)
+audit: install-dev
+	$(BIN)/pip-audit --strict --disable-pip --requirement requirements/base.txt
+	$(BIN)/pip-audit --strict --disable-pip --requirement requirements/dev.txt
 
 ## make lock: re-pin every dependency after changing pyproject.toml
 lock: install-dev

@@ -1,6 +1,6 @@
 """/backend/: the customer backend (DESIGN.md §5)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from companies import views_backend as views
 
@@ -30,4 +30,13 @@ urlpatterns = [
         views.integration_password_rotate,
         name="integration-password-rotate",
     ),
+    path("settings/", include("companies.urls_settings")),
+    path("invitations/", include("invitations.urls_backend")),
+    path("reviews/", include("reviews.urls_backend")),
+    path("tips/", include("guidance.urls_backend")),
+    path("security/", include("companies.urls_security")),
+    path("data/", include("privacy.urls_backend")),
+    path("billing/payment/", include("payments.urls_backend")),
+    path("billing/", include("billing.urls_backend")),
+    path("contract/", include("terms.urls_backend")),
 ]

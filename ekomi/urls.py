@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from companies import views_settings
 from ekomi import views
 
 handler404 = "ekomi.views.not_found"
@@ -23,6 +24,13 @@ urlpatterns = [
     path("v3/", include("compat.urls")),  # the eKomi API v3 (issue 9)
     path("accounts/", include("companies.urls_accounts")),
     path("backend/", include("companies.urls_backend")),
+    path("status/", include("status.urls")),  # public status page (R46)
+    path("privacy/", include("privacy.urls")),  # evaluator self-service erasure (R42)
+    path(  # one-click unsubscribe of notification emails and the newsletter (R41)
+        "notifications/unsubscribe/<str:token>/",
+        views_settings.email_unsubscribe,
+        name="email-unsubscribe",
+    ),
     path("", include("invitations.urls")),  # /u/<token>/ and /c/<slug>/request-link/
 ]
 

@@ -146,3 +146,37 @@ def _media_in_tmp(settings, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _private_media_in_tmp(settings, tmp_path_factory):
     settings.PRIVATE_MEDIA_ROOT = str(tmp_path_factory.mktemp("private"))
+
+
+@pytest.fixture
+def browser_context(chromium, settings):
+    """A fresh Chromium context behind a trusted proxy, with an address of its own: each run
+    comes from its own address, so the per-IP limits of earlier runs never apply."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    context = chromium.new_context(extra_http_headers={"X-Forwarded-For": fresh_address()})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def mail_sink(settings):
+    """An SMTP sink on 127.0.0.1 that Django sends to; yields its handler (``wait_for``)."""
+    from tests.live.sink import SmtpSink
+
+    server = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield server.handler
+    server.stop()
+
+
+@pytest.fixture
+def eager_tasks():
+    """``.delay()`` runs the task in this process instead of a worker."""
+    from ekomi.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False

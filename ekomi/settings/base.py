@@ -51,7 +51,12 @@ INSTALLED_APPS = [
     "moderation",
     "seals",
     "billing",
+    "payments",
     "compat",
+    "privacy",
+    "guidance",
+    "terms",
+    "status",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +167,16 @@ else:
     EMAIL_FILE_PATH = str(MAIL_DIR)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="reviews@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# --- Billing: the seller on invoices and e-invoices (R34, EN 16931) ---------------------------
+BILLING_SELLER_NAME = env.str("BILLING_SELLER_NAME", default="Reviews Platform GmbH")
+BILLING_SELLER_STREET = env.str("BILLING_SELLER_STREET", default="Zimmerstr. 11")
+BILLING_SELLER_POSTCODE = env.str("BILLING_SELLER_POSTCODE", default="10969")
+BILLING_SELLER_CITY = env.str("BILLING_SELLER_CITY", default="Berlin")
+BILLING_SELLER_COUNTRY = env.str("BILLING_SELLER_COUNTRY", default="DE")
+BILLING_SELLER_VAT_ID = env.str("BILLING_SELLER_VAT_ID", default="DE123456789")
+BILLING_SELLER_REGISTRATION = env.str("BILLING_SELLER_REGISTRATION", default="HRB 123456 B")
+BILLING_SELLER_IBAN = env.str("BILLING_SELLER_IBAN", default="DE89370400440532013000")
+BILLING_SELLER_EMAIL = env.str("BILLING_SELLER_EMAIL", default="billing@localhost")
 # Django's default is no timeout: a hung SMTP server would stall a worker forever (FA-6).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # First retry of a transient SMTP failure; doubles per attempt, capped below the send lease.
@@ -278,6 +293,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Renewals, invoices, collections and dunning (R33-R36): daily, before office hours.
     "run-billing": {"task": "billing.run_billing", "schedule": crontab(hour=5, minute=0)},
+    # R41: last week's reviews to the users who want the digest; idempotent per ISO week.
+    "weekly-digests": {
+        "task": "companies.send_weekly_digests",
+        "schedule": crontab(day_of_week=1, hour=6, minute=30),
+    },
+    # Pre-notifications, reminders, late fees and interest (R35, R36, R39): after billing.
+    "run-payments": {"task": "payments.run_payments", "schedule": crontab(hour=5, minute=30)},
+    # Availability is measured from /healthz's own checks, one sample a minute (R46).
+    "sample-health": {"task": "status.sample_health", "schedule": 60.0},
+    # Terms versions bind silent companies on their effective date (R45): just after midnight.
+    "apply-terms": {"task": "terms.apply_terms_versions", "schedule": crontab(hour=0, minute=5)},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -302,4 +328,25 @@ INVITATION_DEFAULT_DELAY_DAYS = 7
 INVITATION_DEFAULT_REMINDERS = 1
 INVITATION_DEFAULT_REMINDER_INTERVAL_DAYS = 7
 INVITATION_LINK_VALIDITY_MONTHS = 6  # 004 §6.4
+# The plan a confirmed self-service sign-up concludes (R44, 001 §3.1); empty: none.
+BILLING_STANDARD_PLAN_NAME = env.str("BILLING_STANDARD_PLAN_NAME", default="")
 PERSONAL_DATA_RETENTION_DAYS = 30  # 000 §3, R11
+
+# --- Payments (payments/, R35, R36, R39) --------------------------------------------------------
+# The creditor in pain.008 files; the defaults are the SEPA test creditor id and a test account.
+PAYMENTS_CREDITOR_NAME = env.str("PAYMENTS_CREDITOR_NAME", default="Reviews Platform GmbH")
+PAYMENTS_CREDITOR_ID = env.str("PAYMENTS_CREDITOR_ID", default="DE98ZZZ09999999999")
+PAYMENTS_CREDITOR_IBAN = env.str("PAYMENTS_CREDITOR_IBAN", default="DE89370400440532013000")
+PAYMENTS_CREDITOR_BIC = env.str("PAYMENTS_CREDITOR_BIC", default="COBADEFFXXX")
+PAYMENTS_DUE_DAYS = 0  # 004 §14.1: due immediately after invoicing
+PAYMENTS_PRENOTIFICATION_DAYS = 1  # 004 §14.4: pre-notification period reduced to one day
+PAYMENTS_REMINDER_FIRST_DAYS = 7  # first reminder a week after the due date
+PAYMENTS_REMINDER_INTERVAL_DAYS = 14
+PAYMENTS_REMINDER_MAX = 4
+PAYMENTS_RETURN_FEE = "20.00"  # 004 §14.5
+PAYMENTS_LATE_FEE = "40.00"  # 004 §14.8, § 288 (5) BGB
+PAYMENTS_LATE_FEE_AFTER_DAYS = 30  # § 286 (3) BGB: default 30 days after the due date
+PAYMENTS_INTEREST_POINTS = "9.00"  # 004 §14.8, § 288 (2) BGB: points above the base rate
+PAYMENTS_TERMINATION_AFTER_MONTHS = 2  # 004 §13.6: overdue by two months after invoicing
+# R39 "allows" termination: by default staff confirm it in admin; True terminates in the run.
+PAYMENTS_TERMINATE_AUTOMATICALLY = False

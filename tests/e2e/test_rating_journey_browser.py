@@ -17,33 +17,12 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from companies.services import api_key_create
-from ekomi.celery import app as celery_app
 from invitations.models import Invitation
 from invitations.sending import invitations_send_due
 from reviews.models import Review, ReviewMedia
 from tests import factories
-from tests.live.sink import SmtpSink
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield server.handler
-    server.stop()
-
-
-@pytest.fixture
-def eager_tasks():
-    """The send task runs in this process; delivery through a worker has its own live tests."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def _photo(tmp_path):
@@ -79,12 +58,14 @@ def _rating_link(sink, shop) -> str:
 
 
 def test_it_takes_an_evaluator_from_the_email_to_the_certificate_page(
-    live_server, settings, sink, eager_tasks, chromium, tmp_path
+    live_server, settings, mail_sink, eager_tasks, chromium, tmp_path
 ):
+    """The send task runs in this process (``eager_tasks``); delivery through a worker has its
+    own live tests."""
     settings.SITE_URL = live_server.url
     shop = factories.ShopFactory(name="ACME-A Outdoor", slug="acme-a-outdoor")
     _post_order(shop)
-    link = _rating_link(sink, shop)
+    link = _rating_link(mail_sink, shop)
     assert link.startswith(live_server.url)
 
     context = chromium.new_context()

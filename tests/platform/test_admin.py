@@ -4,6 +4,7 @@ moderators stay inside their permissions, a second factor guards every page, and
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from io import StringIO
 
@@ -23,7 +24,16 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing.models import InvoiceLine, InvoiceNumberCounter
 from billing.services import invoice_issue_for_period
-from companies.models import ApiKey, CompanyEmail, Membership, Shop, User
+from companies.models import (
+    ApiKey,
+    CompanyEmail,
+    Membership,
+    NewsletterConsent,
+    NotificationPreference,
+    SettingsRequest,
+    Shop,
+    User,
+)
 from companies.services import api_key_create, api_key_revoke
 from companies.services_staff import (
     MODERATORS_GROUP,
@@ -31,6 +41,7 @@ from companies.services_staff import (
     staff_totp_device,
     staff_user_upsert,
 )
+from guidance.services import tip_dismiss
 from invitations import tokens
 from invitations.models import (
     EmailTemplate,
@@ -43,14 +54,17 @@ from invitations.models import (
     email_digest,
 )
 from moderation.models import ModerationLogEntry, QueuedReview, ShopEnforcement
+from privacy.models import DataExport, RetentionSettings
 from reviews.models import Review, ReviewVersion
 from seals.models import SealHistory, SealStatus
 from tests import factories
+from tests.apps import OUR_APPS
 from tests.moderation import factories as moderation_factories
+from tests.payments.builders import PAYMENT_BUILDERS
+from tests.terms.builders import BUILDERS as TERMS_BUILDERS
 
 pytestmark = pytest.mark.django_db
 
-PLATFORM_APPS = ("companies", "invitations", "reviews", "moderation", "seals", "billing")
 MODERATOR_PASSWORD = "moderate-with-care-42"
 
 
@@ -156,6 +170,30 @@ def _invoice(shop):
     return invoice_issue_for_period(contract=contract, period_start=contract.starts_on)
 
 
+def _invoice_document(shop):
+    from billing.documents import invoice_pdf
+    from billing.models import InvoiceDocument
+
+    invoice = _invoice(shop)
+    invoice_pdf(invoice)
+    return InvoiceDocument.objects.unscoped().get(invoice=invoice)
+
+
+def _price_increase(shop):
+    from billing.models import PriceIncrease
+
+    contract = factories.ContractFactory(company=shop.company)
+    return PriceIncrease.objects.unscoped().create(
+        company=shop.company,
+        contract=contract,
+        plan=contract.plan,
+        old_price="99.90",
+        new_price="104.89",
+        announced_on=contract.starts_on,
+        effective_on=contract.starts_on + datetime.timedelta(weeks=5),
+    )
+
+
 # One row of every registered model, inside ``company`` (whose shop is passed in).
 _SEQUENCE = itertools.count()
 BUILDERS = {
@@ -168,6 +206,20 @@ BUILDERS = {
     "companies.Product": lambda shop: factories.ProductFactory(shop=shop),
     "companies.CompanyEmail": lambda shop: CompanyEmail.objects.create(
         company=shop.company, key=f"test:{next(_SEQUENCE)}", message_id="<test@example.com>"
+    ),
+    "companies.NotificationPreference": lambda shop: (
+        NotificationPreference.objects.unscoped().create(
+            company=shop.company, user=factories.UserFactory(), new_review=True
+        )
+    ),
+    "companies.NewsletterConsent": lambda shop: NewsletterConsent.objects.create(
+        user=factories.UserFactory(), given_at=timezone.now(), source="backend_settings"
+    ),
+    "companies.SettingsRequest": lambda shop: SettingsRequest.objects.unscoped().create(
+        company=shop.company,
+        shop=factories.ShopFactory(company=shop.company),
+        kind=SettingsRequest.Kind.SELECTION_GROUP,
+        criteria="Only customers of the online shop.",
     ),
     "invitations.Order": lambda shop: factories.OrderFactory(shop=shop),
     "invitations.OrderItem": lambda shop: factories.OrderItemFactory(shop=shop),
@@ -209,11 +261,24 @@ BUILDERS = {
     ),
     "billing.Plan": lambda shop: factories.PlanFactory(),
     "billing.Contract": lambda shop: factories.ContractFactory(company=shop.company),
+    "privacy.DataExport": lambda shop: DataExport.objects.for_company(shop.company).create(
+        company=shop.company, kind=DataExport.Kind.COMPANY
+    ),
+    "privacy.RetentionSettings": lambda shop: RetentionSettings.objects.for_company(
+        shop.company
+    ).get_or_create(company=shop.company)[0],
     "billing.Invoice": lambda shop: _invoice(shop),
     "billing.InvoiceLine": lambda shop: InvoiceLine.objects.unscoped().get(invoice=_invoice(shop)),
+    "billing.InvoiceDocument": lambda shop: _invoice_document(shop),
+    "billing.PriceIncrease": lambda shop: _price_increase(shop),
     "billing.InvoiceNumberCounter": lambda shop: InvoiceNumberCounter.objects.get_or_create(
         year=2000 + next(_group_names)
     )[0],
+    "guidance.TipDismissal": lambda shop: tip_dismiss(
+        user=factories.MembershipFactory(company=shop.company).user, shop=shop, tip="seal-at-risk"
+    ),
+    **PAYMENT_BUILDERS,
+    **TERMS_BUILDERS,
     "otp_totp.TOTPDevice": lambda shop: TOTPDevice.objects.create(
         user=factories.UserFactory(is_staff=True), name="admin", confirmed=True
     ),
@@ -256,7 +321,7 @@ def moderator():
 
 def test_it_registers_every_platform_model():
     """Every model of our apps has an admin, and this module knows how to build each one."""
-    for label in PLATFORM_APPS:
+    for label in OUR_APPS:
         for model in apps.get_app_config(label).get_models():
             assert model in admin.site._registry, model._meta.label
     assert set(REGISTERED) == set(BUILDERS)

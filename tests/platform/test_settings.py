@@ -58,7 +58,11 @@ def test_it_schedules_every_periodic_job_as_a_registered_task():
         "seals.recompute_seals",
         "invitations.purge_personal_data",
         "billing.run_billing",
+        "payments.run_payments",
         "moderation.integrity_coverage_scan",
+        "status.sample_health",
+        "terms.apply_terms_versions",
+        "companies.send_weekly_digests",
     }
     assert scheduled <= set(celery_app.tasks)
 
