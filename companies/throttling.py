@@ -8,6 +8,7 @@ uses up another shop's budget: the key is the API key itself.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 WINDOW_SECONDS = 60
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -27,11 +29,25 @@ class ApiKeyRateThrottle(BaseThrottle):
         self._retry_after = WINDOW_SECONDS - int(now % WINDOW_SECONDS)
         key = f"api-rate:{api_key.prefix}:{window}"
         try:
-            count = cache.incr(key)
-        except ValueError:  # the window's first request
-            cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-            count = cache.incr(key)
+            count = self._count(key)
+        except Exception as exc:  # a cache outage must not fail the API (FA-3)
+            logger.warning("api rate limit not checked: cache unavailable (%s)", type(exc).__name__)
+            return True
         return count <= settings.API_RATE_LIMIT_PER_MINUTE
+
+    @staticmethod
+    def _count(key: str) -> int:
+        """This request's number in the window: atomic on Redis; a cache that keeps nothing
+        (``DummyCache``) counts every request as the first."""
+        try:
+            return cache.incr(key)
+        except ValueError:  # no counter yet: the window's first request, unless one races us
+            if cache.add(key, 1, timeout=2 * WINDOW_SECONDS):
+                return 1
+            try:
+                return cache.incr(key)
+            except ValueError:
+                return 1
 
     def wait(self) -> int:
         return getattr(self, "_retry_after", WINDOW_SECONDS)

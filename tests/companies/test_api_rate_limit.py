@@ -46,3 +46,28 @@ def test_it_counts_a_burst_of_parallel_requests_exactly(api_key):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(statuses) == [200, 200] + [429] * 8
+
+
+@pytest.mark.parametrize(
+    "cache",
+    [
+        # A cache that keeps nothing: every request is the window's first.
+        {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+        # Redis that is down: nothing answers on this port.
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    ],
+    ids=["dummy-cache", "redis-down"],
+)
+def test_it_takes_orders_when_the_rate_limit_cannot_be_counted_fa_3(cache, api_client, settings):
+    """FA-3, AU-6: without a working cache the limit is not enforced (and logged) instead of
+    failing the API with a 500; orders are still taken."""
+    settings.CACHES = {"default": cache}  # Django swaps the cache backend for this test
+    order = {"order_id": "FA3-1", "email": "fa3@example.org", "order_date": "2026-01-01"}
+
+    response = api_client.post("/api/v1/orders", [order], format="json")
+
+    assert response.status_code == 201
