@@ -144,7 +144,9 @@ def _upsert_products(shop: Shop, orders) -> dict[str, int]:
             image_url=item.image_url,
             link=item.link,
         )
-        for item in items.values()
+        # Sorted, so concurrent batches of one shop lock catalogue rows in the same order and
+        # never deadlock each other (LO-1 found it).
+        for _product_id, item in sorted(items.items())
     ]
     named = [row for row in rows if items[row.product_id].name]
     unnamed = [row for row in rows if not items[row.product_id].name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.exceptions import ValidationError
@@ -54,13 +55,34 @@ class OrderViewSet(mixins.RetrieveModelMixin, ShopScopedViewSet):
     def _ingest_idempotently(self, request, key: str):
         if not key or len(key) > idempotency.MAX_KEY_LENGTH:
             raise ValidationError({"Idempotency-Key": ["Send 1 to 255 characters."]})
-        claim = idempotency.idempotency_claim(
-            shop=self.shop,
-            key=key,
-            fingerprint=idempotency.request_fingerprint(
-                method=request.method, path=request.path, body=request.body
-            ),
-        )
+        # One transaction for the claim, the orders and the stored answer: if the database goes
+        # away half-way (FA-5), all three are gone together and a retry with the key runs again,
+        # instead of finding a claim nobody will ever complete. A concurrent request with the
+        # same key waits on the claim's unique index and then replays the stored answer.
+        with transaction.atomic():
+            claim = idempotency.idempotency_claim(
+                shop=self.shop,
+                key=key,
+                fingerprint=idempotency.request_fingerprint(
+                    method=request.method, path=request.path, body=request.body
+                ),
+            )
+            if claim.record is None:
+                return self._answer_claimed(claim)
+            response = self._ingest(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # no answer to keep: the claim goes too
+            else:
+                idempotency.idempotency_complete(
+                    record=claim.record,
+                    status_code=response.status_code,
+                    body=json.dumps(response.data).encode(),
+                )
+        return response
+
+    @staticmethod
+    def _answer_claimed(claim) -> Response:
+        """The key is taken: a different body, a request still running, or a stored answer."""
         if claim.conflict == "mismatch":
             return Response(
                 {
@@ -78,26 +100,11 @@ class OrderViewSet(mixins.RetrieveModelMixin, ShopScopedViewSet):
                 status=status.HTTP_409_CONFLICT,
                 headers={"Retry-After": "1"},
             )
-        if claim.replay is not None:
-            return Response(
-                json.loads(claim.replay.response_body),
-                status=claim.replay.status_code,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            response = self._ingest(request)
-        except Exception:
-            idempotency.idempotency_release(record=claim.record)
-            raise
-        if response.status_code >= 500:
-            idempotency.idempotency_release(record=claim.record)
-        else:
-            idempotency.idempotency_complete(
-                record=claim.record,
-                status_code=response.status_code,
-                body=json.dumps(response.data).encode(),
-            )
-        return response
+        return Response(
+            json.loads(claim.replay.response_body),
+            status=claim.replay.status_code,
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     def _ingest(self, request):
         payload = request.data
