@@ -74,9 +74,12 @@ clean:
 ## make bench: seed ekomi_bench at the issue's scale (10k shops, 10M reviews, 1M invitations),
 ## run every benchmark, print the table and write bench/results/<timestamp>.json (takes long)
 ## make bench-small: the same at 200 shops, 200k reviews, 20k invitations (a few minutes)
-.PHONY: bench bench-small
-bench: install services
+.PHONY: bench bench-small bench-tools
+bench-tools:
+	scripts/ensure-bench-tools
+
+bench: install services bench-tools
 	$(BIN)/python -m bench run
 
-bench-small: install services
+bench-small: install services bench-tools
 	$(BIN)/python -m bench run --small

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--runs", type=int, help="repetitions of each figure (3 small, 5 default)")
     run.add_argument("--orders", type=int, help="orders per POST (1,000 small, 10,000 default)")
     run.add_argument("--seconds", type=float, help="seconds per HTTP load run (5 / 10)")
+    run.add_argument(
+        "--submissions", type=int, help="rating form POSTs per run (100 small, 1,000 default)"
+    )
     return parser
 
 
@@ -49,7 +52,7 @@ def _seed(args, scale: seed.Scale) -> dict[str, int]:
 
 
 def _run(args, scale: seed.Scale) -> None:
-    from bench import figures, server
+    from bench import expiry, figures, front, rating, server
 
     counts = _seed(args, scale)
     plan = figures.Plan(
@@ -59,15 +62,32 @@ def _run(args, scale: seed.Scale) -> None:
         orders_per_request=args.orders or (1_000 if args.small else 10_000),
         http_seconds=args.seconds or (5 if args.small else 10),
     )
+    submissions = args.submissions or (100 if args.small else 1_000)
     results = [figures.recompute_figure(plan)]
+    # Before anything adds invitations: half of the seeded links are made due.
+    results.append(expiry.expiry_figure(dbname=args.db_name, runs=plan.runs))
     with server.gunicorn(dbname=args.db_name) as base:
         results.append(figures.ingest_figure(plan, base=base, per=scale.products_per_shop))
         results += figures.public_figures(plan, base=base)
+    # Production-like from here: the Redis cache is on (a fresh key prefix), nginx in front.
+    with server.gunicorn(dbname=args.db_name, cache="redis") as base:
+        results.append(
+            rating.rating_figure(dbname=args.db_name, base=base, shops=scale.shops,
+                                 runs=plan.runs, n=submissions, connections=plan.connections)
+        )  # fmt: skip
+        results += front.front_figures(
+            origin=base, shops=scale.shops, runs=plan.runs, seconds=plan.http_seconds,
+            connections=plan.connections,
+        )  # fmt: skip
+    from bench import email_figures  # invitation emails via Celery, worker and CSV import RSS
+
+    results += email_figures.email_and_memory_figures(plan, small=args.small)
     meta = {
         "scale": {**scale.__dict__, "seeded_rows": counts},
         "runs": plan.runs,
         "orders_per_request": plan.orders_per_request,
         "http_seconds": plan.http_seconds,
+        "submissions_per_run": submissions,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }

@@ -43,11 +43,15 @@ _SHOP_COLUMNS = (
 )
 
 # Orders and invitations: order i belongs to shop 1 + (i-1) % shops; its invitation is sent,
-# used or expired depending on its age (orders spread over the last 12 months).
+# used or expired depending on its age. Orders are spread evenly over the last 12 months at
+# distinct seconds (n <= 365 * 86,400), so any share of the links can be made due at once by
+# choosing the expiry sweep's "now" (bench/expiry.py): about half of them are due today.
+YEAR_SECONDS = 365 * 86_400
 _ORDERS_SQL = """
 INSERT INTO invitations_order
     (id, company_id, shop_id, order_id, ordered_at, locale, consent, created_at, updated_at)
-SELECT i, s.company_id, s.id, 'seed-' || i, %(now)s - (i %% 365) * interval '1 day', 'de', true,
+SELECT i, s.company_id, s.id, 'seed-' || i,
+       %(now)s - ((i - 1)::bigint * %(year)s / %(n)s) * interval '1 second', 'de', true,
        %(now)s, %(now)s
 FROM generate_series(1, %(n)s) AS i
 JOIN companies_shop s ON s.id = 1 + (i - 1) %% %(shops)s
@@ -59,12 +63,23 @@ INSERT INTO invitations_invitation
      last_error, expires_at, created_at, updated_at)
 SELECT o.id, o.company_id, o.shop_id, o.id, md5('inv' || o.id)::uuid, md5('nonce' || o.id),
        md5('a' || o.id) || md5('b' || o.id), 'buyer' || o.id || '@example.com', 'Kim', 'Buyer',
-       CASE WHEN o.id %% 10 = 0 THEN 'scheduled' ELSE 'sent' END, '',
+       {status}, '',
        o.ordered_at + interval '7 days',
        CASE WHEN o.id %% 10 = 0 THEN NULL ELSE o.ordered_at + interval '7 days' END,
        0, 1, '', o.ordered_at + interval '6 months', o.ordered_at, o.ordered_at
 FROM invitations_order o WHERE o.id BETWEEN 1 AND %(n)s
 """
+
+
+def seeded_status_sql(column: str) -> str:
+    """The status a seeded invitation starts with: 1 in 10 still scheduled, the others sent.
+
+    ``column`` is a trusted constant (the id column); ``%`` is escaped for psycopg parameters.
+    """
+    return f"CASE WHEN {column} %% 10 = 0 THEN 'scheduled' ELSE 'sent' END"
+
+
+_INVITATIONS_SQL = _INVITATIONS_SQL.format(status=seeded_status_sql("o.id"))
 _PRODUCTS_SQL = """
 INSERT INTO companies_product
     (id, company_id, shop_id, product_id, name, brand, gtin, mpn, sku, image_url, link,
@@ -169,6 +184,7 @@ def seed(*, dbname: str, scale: Scale, now: datetime.datetime | None = None) -> 
         "shops": scale.shops,
         "per": scale.products_per_shop,
         "days": scale.months * 30,
+        "year": YEAR_SECONDS,
     }
     with psycopg.connect(conninfo(dbname)) as conn, conn.cursor() as cur:
         _copy(cur, "companies_company", _COMPANY_COLUMNS, _company_rows(scale, now))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -38,6 +39,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
 def gunicorn(*, dbname: str, cache: str = "cold"):
     """Yields the base URL of a gunicorn serving ``bench.urls`` on the bench database.
 
+    ``cache="cold"`` swaps the cache for ``DummyCache``; anything else keeps the Redis cache of
+    production, under a key prefix of its own so nothing is left over from an earlier run.
+
     Workers and threads as the production image runs them (Dockerfile, docker-compose.yml); the
     timeout is raised from 30 s so a slow 10,000-order POST is measured rather than killed.
     """
@@ -47,6 +51,7 @@ def gunicorn(*, dbname: str, cache: str = "cold"):
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "BENCH_DATABASE_NAME": dbname,
         "BENCH_CACHE": cache,
+        "BENCH_CACHE_PREFIX": f"bench-{secrets.token_hex(4)}",
     }
     cmd = [
         sys.executable, "-m", "gunicorn", "ekomi.wsgi:application",

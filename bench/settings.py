@@ -28,7 +28,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "bench",
+        # A fresh prefix per gunicorn (bench/server.py): no run reads an earlier run's entries.
+        "KEY_PREFIX": os.environ.get("BENCH_CACHE_PREFIX", "bench"),
     }
 }
 CELERY_BROKER_URL = REDIS_URL

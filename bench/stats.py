@@ -20,7 +20,8 @@ class Figure:
     """One measured figure and its baseline; ``higher_is_better`` says how the ratio reads.
 
     For a rate (requests/s, orders/s) the ratio is figure / baseline and must be >= target; for
-    a duration (seconds) it is figure / baseline and must be <= target.
+    a duration (seconds) it is figure / baseline and must be <= target. A figure that could not
+    be measured (a missing tool) has no samples and says why in ``skipped``.
     """
 
     name: str
@@ -31,18 +32,23 @@ class Figure:
     higher_is_better: bool
     note: str = ""
     extra: dict = field(default_factory=dict)
+    skipped: str = ""
+
+    @classmethod
+    def skip(cls, name: str, unit: str, *, target: float, higher_is_better: bool, reason: str):
+        return cls(name, unit, [], [], target, higher_is_better, skipped=reason)
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
 
     @property
-    def baseline_median(self) -> float:
-        return statistics.median(self.baseline_samples)
+    def baseline_median(self) -> float | None:
+        return statistics.median(self.baseline_samples) if self.baseline_samples else None
 
     @property
     def ratio(self) -> float | None:
-        if not self.baseline_median:
+        if self.median is None or not self.baseline_median:
             return None
         return self.median / self.baseline_median
 
@@ -59,8 +65,8 @@ class Figure:
             "unit": self.unit,
             "samples": self.samples,
             "median": self.median,
-            "min": min(self.samples),
-            "max": max(self.samples),
+            "min": min(self.samples, default=None),
+            "max": max(self.samples, default=None),
             "baseline_samples": self.baseline_samples,
             "baseline_median": self.baseline_median,
             "ratio": self.ratio,
@@ -69,10 +75,13 @@ class Figure:
             "pass": self.passed,
             "note": self.note,
             **({"extra": self.extra} if self.extra else {}),
+            **({"skipped": self.skipped} if self.skipped else {}),
         }
 
 
-def _num(value: float) -> str:
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
@@ -85,12 +94,14 @@ def table(figures: list[Figure]) -> str:
     for fig in figures:
         ratio = fig.ratio
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[fig.passed]
+        if fig.skipped:
+            verdict = f"SKIPPED: {fig.skipped}"
         rows.append(
             (
                 fig.name,
                 fig.unit,
                 _num(fig.median),
-                f"{_num(min(fig.samples))}-{_num(max(fig.samples))}",
+                f"{_num(min(fig.samples))}-{_num(max(fig.samples))}" if fig.samples else "-",
                 _num(fig.baseline_median),
                 "n/a" if ratio is None else f"{ratio:.3f}",
                 ("≥ " if fig.higher_is_better else "≤ ") + f"{fig.target}×",

@@ -1,7 +1,10 @@
-"""The platform's URLs plus the bare baseline view, for the benchmark only."""
+"""The platform's URLs plus the bare baseline views, for the benchmark only."""
 
-from django.http import HttpResponse
+from django.db import connection
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from ekomi.urls import urlpatterns as platform_urlpatterns
 
@@ -11,4 +14,25 @@ def ok(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-urlpatterns = [path("_bench/ok", ok, name="bench-ok"), *platform_urlpatterns]
+@csrf_exempt  # the bare baseline of a form POST: no session, no form, no CSRF check
+@require_POST
+def insert(request):
+    """The rating baseline: one INSERT of the posted stars and text (bench/rating.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO bench_submission (rating, comment, created_at) VALUES (%s, %s, now())",
+            [
+                int(request.POST.get("merchant_rating") or 0),
+                request.POST.get("merchant_comment", ""),
+            ],
+        )
+    response = HttpResponseRedirect("/_bench/ok")
+    response.status_code = 303
+    return response
+
+
+urlpatterns = [
+    path("_bench/ok", ok, name="bench-ok"),
+    path("_bench/insert", insert, name="bench-insert"),
+    *platform_urlpatterns,
+]
