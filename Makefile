@@ -52,7 +52,7 @@ checks: install-dev services
 	DJANGO_SETTINGS_MODULE=ekomi.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	scripts/check-deploy
 
-pytest: install-dev services browser
+pytest: install-dev services browser bench-tools
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## make test: lint, migrations and deploy checks, then the whole suite (exit non-zero on failure)
