@@ -264,13 +264,10 @@ class Product(TenantModel):
         return f"{self.name} ({self.product_id})"
 
 
-class CompanyEmail(TenantModel):
-    """One email to a company's people (billing, notices, notifications), sent at most once.
-
-    ``key`` names what the email is about, e.g. ``invoice:42`` or ``terms:3:user:7``; the sender
-    claims the row before the SMTP call and stamps it after (``companies.outbox``, STYLE.md 4).
-    Recipients are read when sending and not stored (R43).
-    """
+class OutboxRecord(TenantModel):
+    """One email sent at most once: claimed before the SMTP call, stamped after it, with a fixed
+    Message-ID, by ``ekomi.outbox`` (STYLE.md 4). Recipients are read when sending, never stored
+    here (R43)."""
 
     class Status(models.TextChoices):
         SENDING = "sending", _("sending")
@@ -278,13 +275,25 @@ class CompanyEmail(TenantModel):
         SKIPPED = "skipped", _("nobody to send to")
         FAILED = "failed", _("failed")
 
-    key = models.CharField(max_length=120)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
     message_id = models.CharField(max_length=255)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CompanyEmail(OutboxRecord):
+    """One email to a company's people (billing, notices, notifications), sent at most once.
+
+    ``key`` names what the email is about, e.g. ``invoice:42`` or ``terms:3:user:7``
+    (``companies.outbox``).
+    """
+
+    key = models.CharField(max_length=120)
 
     class Meta:
         constraints = [

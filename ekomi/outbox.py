@@ -1,8 +1,7 @@
 """Send an email at most once per record, however often the task that sends it runs.
 
-A record (a model with ``status``, ``message_id``, ``attempts``, ``claimed_at``, ``sent_at`` and
-``last_error``, whose ``Status`` has SENDING, SENT, SKIPPED and FAILED) is claimed before the SMTP
-call and stamped after it, with a fixed Message-ID (STYLE.md 4). A claim older than ``LEASE`` was
+A record (a ``companies.models.OutboxRecord``) is claimed before the SMTP call and stamped after
+it, with a fixed Message-ID (STYLE.md 4). A claim older than ``LEASE`` was
 left by a crashed worker and may be taken over. Addresses are never logged (R43).
 """
 

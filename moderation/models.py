@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from companies.models import Company, Shop
+from companies.models import Company, OutboxRecord, Shop
 from companies.tenancy import TenantManager, TenantModel, TenantQuerySet
 from moderation import checks
 from reviews.models import CompanyComment, DialogueMessage, Review
@@ -281,9 +281,8 @@ class ReplacementOffer(TenantModel):
         return f"replacement offer for review {self.review_id} ({self.cause})"
 
 
-class OutboundEmail(TenantModel):
-    """One moderation or dialogue email. Claimed before the SMTP call, stamped after it, so a
-    task that runs twice sends nothing the second time (STYLE.md 4)."""
+class OutboundEmail(OutboxRecord):
+    """One moderation or dialogue email, sent at most once (``ekomi.outbox``, STYLE.md 4)."""
 
     class Kind(models.TextChoices):
         STATEMENT_REQUEST = "statement_request", _("statement request to the evaluator")
@@ -292,21 +291,9 @@ class OutboundEmail(TenantModel):
         REPLACEMENT_OFFER = "replacement_offer", _("offer to replace a review (R21)")
         DIALOGUE_MESSAGE = "dialogue_message", _("dialogue message to the evaluator")
 
-    class Status(models.TextChoices):
-        SENDING = "sending", _("sending")
-        SENT = "sent", _("sent")
-        SKIPPED = "skipped", _("nobody to send to")
-        FAILED = "failed", _("failed")
-
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     object_id = models.BigIntegerField(help_text="the complaint, offer or message it is about")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
-    message_id = models.CharField(max_length=255)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [
