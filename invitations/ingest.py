@@ -3,23 +3,33 @@
 One call takes up to 10,000 orders and runs a fixed number of queries whatever their count:
 products, orders, invitations and order items are written with set-based inserts that let the
 unique constraints decide what already exists, so concurrent duplicates resolve in Postgres.
+Orders, invitations and items go in as ``INSERT … SELECT FROM unnest(…)`` with plain column
+arrays, and what the caller needs back comes from ``RETURNING`` and ``values_list``: building
+and reading 10,000 model instances cost more than the database's work on the rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from dataclasses import dataclass, field
+import functools
+import uuid
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import (
+    CASE_INSENSITIVE_MAILBOX_NAMES,
+    DOT_ATOM_TEXT,
+    EMAIL_MAX_LENGTH,
+)
 
 from companies.models import Product, Shop
 from invitations import tokens
 from invitations.models import (
     Invitation,
     Order,
-    OrderItem,
     Suppression,
     email_digest,
     link_expiry,
@@ -28,7 +38,7 @@ from invitations.models import (
 MAX_ORDERS_PER_CALL = 10_000
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ItemInput:
     product_id: str
     name: str = ""
@@ -40,7 +50,7 @@ class ItemInput:
     link: str = ""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class OrderInput:
     order_id: str
     email: str = ""
@@ -51,14 +61,34 @@ class OrderInput:
     delivered_at: datetime.datetime | None = None
     consent: bool = True
     invite: bool = True
-    items: tuple[ItemInput, ...] = field(default_factory=tuple)
+    items: tuple[ItemInput, ...] = dataclasses.field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
+class InvitationState(NamedTuple):
+    """An order's invitation as ingest reports it: status and times, plus what the eKomi
+    interface answers with (its link's nonce, its creation time). Read as plain values."""
+
+    public_id: uuid.UUID
+    status: str
+    suppression_reason: str
+    due_at: datetime.datetime
+    sent_at: datetime.datetime | None
+    reminders_sent: int
+    used_at: datetime.datetime | None
+    expires_at: datetime.datetime
+    token_nonce: str
+    created_at: datetime.datetime
+
+
+# The columns of InvitationState, in its field order (values_list and RETURNING read them).
+INVITATION_STATE_COLUMNS = InvitationState._fields
+
+
+@dataclasses.dataclass(frozen=True)
 class IngestResult:
     order_id: str
     outcome: str  # "created", "known" or "rejected"
-    invitation: Invitation | None = None
+    invitation: InvitationState | None = None
     reason: str = ""
     code: str = ""
 
@@ -67,12 +97,42 @@ def normalize_email(address: str) -> str:
     """One canonical form before dedupe (IN-4): NFC, domain in IDNA ASCII, local part kept.
 
     Raises ``ValueError`` with a reason a person understands when the address is not valid.
+    A plain ASCII local part needs no normalization, so such addresses only have their domain
+    checked, once per domain; everything else goes through email-validator whole.
     """
+    address = address.strip()
+    local, at, domain = address.partition("@")
+    if at and DOT_ATOM_TEXT.match(local) and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+        names = _domain_names(domain)
+        if names is not None and _fits(local, domain, *names):
+            return f"{local}@{names[1]}"
     try:
-        info = validate_email(address.strip(), check_deliverability=False)
+        info = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
     return f"{info.local_part}@{info.ascii_domain}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_names(domain: str) -> tuple[str, str] | None:
+    """email-validator's (Unicode, IDNA ASCII) forms of a domain, or None if it refuses it.
+
+    Asked with the shortest local part there is, so any length it refuses is refused for
+    every real address too (and those then get email-validator's own message).
+    """
+    try:
+        info = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return info.domain, info.ascii_domain
+
+
+def _fits(local: str, domain: str, unicode_domain: str, ascii_domain: str) -> bool:
+    """email-validator's length rule: as given, normalized and in ASCII, at most 254 octets."""
+    return all(
+        len(f"{local}@{name}".encode()) <= EMAIL_MAX_LENGTH
+        for name in (domain, unicode_domain, ascii_domain)
+    )
 
 
 def due_at_for(shop: Shop, order: OrderInput, now: datetime.datetime) -> datetime.datetime:
@@ -92,15 +152,15 @@ def orders_ingest(*, shop: Shop, orders: list[OrderInput]) -> list[IngestResult]
     accepted = _first_of_each_order_id([o for o in orders if o.order_id not in rejected])
     with transaction.atomic():
         products = _upsert_products(shop, accepted.values())
-        known = _existing_order_ids(shop, accepted)
-        fresh = [o for key, o in accepted.items() if key not in known]
-        _insert_orders(shop, fresh, now)
-        order_rows = _orders_by_id(shop, accepted)
-        _insert_invitations(shop, fresh, order_rows, now)
-        _insert_items(shop, accepted.values(), order_rows, products)
+        created = _insert_orders(shop, accepted, now)
+        known = _known_orders(shop, [key for key in accepted if key not in created])
+        fresh = {key: accepted[key] for key in created}
+        invitations = _insert_invitations(shop, fresh, created, now)
+        order_pks = created | {key: pk for key, (pk, _state) in known.items()}
+        _insert_items(shop, accepted, order_pks, products, now)
         _mark_live(shop, now, fresh)
-        invitations = _invitations_by_order(shop, order_rows)
-    return _results(orders, rejected, known, order_rows, invitations)
+    invitations.update({key: state for key, (_pk, state) in known.items()})
+    return _results(orders, rejected, known, invitations)
 
 
 def _rejections(shop: Shop, orders: list[OrderInput]) -> dict[str, tuple[str, str]]:
@@ -175,43 +235,67 @@ def _upsert_products(shop: Shop, orders) -> dict[str, int]:
     )
 
 
-def _existing_order_ids(shop: Shop, accepted: dict[str, OrderInput]) -> set[str]:
-    return set(
+# The three bulk inserts below are raw SQL for speed only: every row carries the shop's
+# company_id, and the composite foreign keys (companies.db) refuse a row of another tenant.
+_INSERT_ORDERS = """
+    INSERT INTO invitations_order
+        (company_id, shop_id, order_id, ordered_at, delivered_at, locale, consent,
+         created_at, updated_at)
+    SELECT %(company)s, %(shop)s, o.order_id, o.ordered_at, o.delivered_at, o.locale,
+           o.consent, %(now)s, %(now)s
+    FROM unnest(%(order_ids)s::varchar[], %(ordered)s::timestamptz[],
+                %(delivered)s::timestamptz[], %(locales)s::varchar[], %(consents)s::boolean[])
+        AS o (order_id, ordered_at, delivered_at, locale, consent)
+    ON CONFLICT (shop_id, order_id) DO NOTHING
+    RETURNING order_id, id
+"""
+
+
+def _insert_orders(
+    shop: Shop, accepted: dict[str, OrderInput], now: datetime.datetime
+) -> dict[str, int]:
+    """The orders this call created, by order id. A known order id, also one a concurrent
+    request committed a moment ago, is left alone by the unique constraint (R5)."""
+    if not accepted:
+        return {}
+    # Sorted, so concurrent batches of one shop take the unique index's locks in the same
+    # order and never deadlock each other (as with products, LO-1).
+    orders = [accepted[key] for key in sorted(accepted)]
+    params = {
+        "company": shop.company_id,
+        "shop": shop.pk,
+        "now": now,
+        "order_ids": [o.order_id for o in orders],
+        "ordered": [o.ordered_at or now for o in orders],
+        "delivered": [o.delivered_at for o in orders],
+        "locales": [o.locale or shop.default_locale for o in orders],
+        "consents": [o.consent for o in orders],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ORDERS, params)
+        return dict(cursor.fetchall())
+
+
+def _known_orders(
+    shop: Shop, order_ids: list[str]
+) -> dict[str, tuple[int, InvitationState | None]]:
+    """Orders that existed before this call, with their invitation's state (ID-1)."""
+    if not order_ids:
+        return {}
+    rows = (
         Order.objects.for_company(shop.company_id)
-        .filter(shop=shop, order_id__in=list(accepted))
-        .values_list("order_id", flat=True)
-    )
-
-
-def _insert_orders(shop: Shop, fresh: list[OrderInput], now: datetime.datetime) -> None:
-    Order.objects.for_company(shop.company_id).bulk_create(
-        [
-            Order(
-                company_id=shop.company_id,
-                shop=shop,
-                order_id=o.order_id,
-                ordered_at=o.ordered_at or now,
-                delivered_at=o.delivered_at,
-                locale=o.locale or shop.default_locale,
-                consent=o.consent,
-            )
-            for o in fresh
-        ],
-        ignore_conflicts=True,  # a concurrent request with the same order id wins; still one row
-    )
-
-
-def _orders_by_id(shop: Shop, accepted: dict[str, OrderInput]) -> dict[str, Order]:
-    return {
-        order.order_id: order
-        for order in Order.objects.for_company(shop.company_id).filter(
-            shop=shop, order_id__in=list(accepted)
+        .filter(shop=shop, order_id__in=order_ids)
+        .values_list(
+            "order_id", "pk", *(f"invitation__{column}" for column in INVITATION_STATE_COLUMNS)
         )
+    )
+    return {
+        order_id: (pk, InvitationState(*state) if state[0] is not None else None)
+        for order_id, pk, *state in rows
     }
 
 
-def _suppressed_digests(shop: Shop, fresh: list[OrderInput]) -> dict[str, str]:
-    digests = {email_digest(o.email) for o in fresh if o.email}
+def _suppressed_digests(shop: Shop, digests: set[str]) -> dict[str, str]:
     if not digests:
         return {}
     return dict(
@@ -221,59 +305,114 @@ def _suppressed_digests(shop: Shop, fresh: list[OrderInput]) -> dict[str, str]:
     )
 
 
-def _suppression_reason(order: OrderInput, suppressed: dict[str, str]) -> str:
+def _suppression_reason(order: OrderInput, digest: str, suppressed: dict[str, str]) -> str:
     if not order.invite:
         return Invitation.SuppressionReason.SELECTION_GROUP
     if not order.consent:
         return Invitation.SuppressionReason.NO_CONSENT
     if not order.email:
         return Invitation.SuppressionReason.NO_EMAIL
-    return suppressed.get(email_digest(order.email), "")
+    return suppressed.get(digest, "")
 
 
-def _insert_invitations(shop, fresh, order_rows, now) -> None:
-    suppressed = _suppressed_digests(shop, fresh)
+_INSERT_INVITATIONS = """
+    INSERT INTO invitations_invitation
+        (company_id, shop_id, order_id, public_id, token_nonce, token_hash, email, first_name,
+         last_name, status, suppression_reason, due_at, reminders_sent, send_attempts,
+         last_error, expires_at, created_at, updated_at)
+    SELECT %(company)s, %(shop)s, i.order_pk, gen_random_uuid(), i.nonce, i.token_hash,
+           i.email, i.first_name, i.last_name, i.status, i.reason, i.due_at, 0, 0, '',
+           %(expires)s, %(now)s, %(now)s
+    FROM unnest(%(order_pks)s::bigint[], %(nonces)s::varchar[], %(hashes)s::varchar[],
+                %(emails)s::varchar[], %(first_names)s::varchar[], %(last_names)s::varchar[],
+                %(statuses)s::varchar[], %(reasons)s::varchar[], %(due)s::timestamptz[])
+        AS i (order_pk, nonce, token_hash, email, first_name, last_name, status, reason,
+              due_at)
+    RETURNING order_id, public_id, status, suppression_reason, due_at, sent_at, reminders_sent,
+              used_at, expires_at, token_nonce, created_at
+"""  # RETURNING: order_id, then INVITATION_STATE_COLUMNS. No ON CONFLICT: these orders are
+# this transaction's own new rows, so nothing else can have their invitation.
+
+
+def _insert_invitations(
+    shop: Shop, fresh: dict[str, OrderInput], order_pks: dict[str, int], now: datetime.datetime
+) -> dict[str, InvitationState]:
+    """One invitation per order this call created (R5), suppressed where R6/R8 say so."""
+    if not fresh:
+        return {}
+    params = {
+        "company": shop.company_id,
+        "shop": shop.pk,
+        "now": now,
+        "expires": link_expiry(now),
+        **_invitation_columns(shop, fresh, order_pks, now),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_INVITATIONS, params)
+        rows = cursor.fetchall()
+    by_pk = {pk: key for key, pk in order_pks.items()}
+    return {by_pk[order_pk]: InvitationState(*state) for order_pk, *state in rows}
+
+
+def _invitation_columns(
+    shop: Shop, fresh: dict[str, OrderInput], order_pks: dict[str, int], now: datetime.datetime
+) -> dict[str, list]:
+    """The invitations' column arrays for ``_INSERT_INVITATIONS``, one entry per order."""
+    digests = {key: email_digest(o.email) for key, o in fresh.items() if o.email}
+    suppressed = _suppressed_digests(shop, set(digests.values()))
     rows = []
-    for order in fresh:
-        reason = _suppression_reason(order, suppressed)
+    for key, order in fresh.items():
+        reason = _suppression_reason(order, digests.get(key, ""), suppressed)
+        status = Invitation.Status.SUPPRESSED if reason else Invitation.Status.SCHEDULED
         nonce, token_hash = tokens.mint()
         rows.append(
-            Invitation(
-                company_id=shop.company_id,
-                shop=shop,
-                order=order_rows[order.order_id],
-                email=order.email,
-                first_name=order.first_name,
-                last_name=order.last_name,
-                token_nonce=nonce,
-                token_hash=token_hash,
-                status=Invitation.Status.SUPPRESSED if reason else Invitation.Status.SCHEDULED,
-                suppression_reason=reason,
-                due_at=due_at_for(shop, order, now),
-                created_at=now,
-                expires_at=link_expiry(now),  # bulk_create skips save(), which sets it too
-            )
+            (order_pks[key], nonce, token_hash, order.email, order.first_name, order.last_name)
+            + (str(status), str(reason), due_at_for(shop, order, now))
         )
-    # ignore_conflicts: the order row may belong to a concurrent request that made its own.
-    Invitation.objects.for_company(shop.company_id).bulk_create(rows, ignore_conflicts=True)
+    names = ("order_pks", "nonces", "hashes", "emails", "first_names", "last_names")
+    names += ("statuses", "reasons", "due")
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
 
 
-def _insert_items(shop, orders, order_rows, products) -> None:
-    rows = [
-        OrderItem(
-            company_id=shop.company_id,
-            shop=shop,
-            order=order_rows[order.order_id],
-            product_id=products[item.product_id],
-        )
-        for order in orders
-        for item in order.items
-    ]
-    if rows:
-        OrderItem.objects.for_company(shop.company_id).bulk_create(rows, ignore_conflicts=True)
+_INSERT_ITEMS = """
+    INSERT INTO invitations_orderitem
+        (company_id, shop_id, order_id, product_id, created_at, updated_at)
+    SELECT %(company)s, %(shop)s, i.order_pk, i.product_pk, %(now)s, %(now)s
+    FROM unnest(%(order_pks)s::bigint[], %(product_pks)s::bigint[]) AS i (order_pk, product_pk)
+    ON CONFLICT (order_id, product_id) DO NOTHING
+"""
 
 
-def _mark_live(shop: Shop, now: datetime.datetime, fresh: list[OrderInput]) -> None:
+def _insert_items(
+    shop: Shop,
+    accepted: dict[str, OrderInput],
+    order_pks: dict[str, int],
+    products: dict[str, int],
+    now: datetime.datetime,
+) -> None:
+    """Every order's items, also new items of a known order; a known item is left alone."""
+    pairs = sorted(
+        {
+            (order_pks[key], products[item.product_id])
+            for key, order in accepted.items()
+            if key in order_pks  # absent only if deleted since the insert: nothing to attach
+            for item in order.items
+        }
+    )
+    if not pairs:
+        return
+    params = {
+        "company": shop.company_id,
+        "shop": shop.pk,
+        "now": now,
+        "order_pks": [order_pk for order_pk, _product_pk in pairs],
+        "product_pks": [product_pk for _order_pk, product_pk in pairs],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ITEMS, params)
+
+
+def _mark_live(shop: Shop, now: datetime.datetime, fresh: dict[str, OrderInput]) -> None:
     """R32: the first order makes the shop technically live."""
     if fresh and shop.went_live_at is None:
         Shop.objects.for_company(shop.company_id).filter(
@@ -282,15 +421,7 @@ def _mark_live(shop: Shop, now: datetime.datetime, fresh: list[OrderInput]) -> N
         shop.went_live_at = now
 
 
-def _invitations_by_order(shop, order_rows) -> dict[int, Invitation]:
-    order_pks = [o.pk for o in order_rows.values()]
-    return {
-        inv.order_id: inv
-        for inv in Invitation.objects.for_company(shop.company_id).filter(order_id__in=order_pks)
-    }
-
-
-def _results(orders, rejected, known, order_rows, invitations) -> list[IngestResult]:
+def _results(orders, rejected, known, invitations) -> list[IngestResult]:
     results = []
     seen: set[str] = set()
     for order in orders:
@@ -298,8 +429,9 @@ def _results(orders, rejected, known, order_rows, invitations) -> list[IngestRes
             code, reason = rejected[order.order_id]
             results.append(IngestResult(order.order_id, "rejected", reason=reason, code=code))
             continue
-        row = order_rows[order.order_id]
         outcome = "known" if order.order_id in known or order.order_id in seen else "created"
         seen.add(order.order_id)
-        results.append(IngestResult(order.order_id, outcome, invitation=invitations.get(row.pk)))
+        results.append(
+            IngestResult(order.order_id, outcome, invitation=invitations.get(order.order_id))
+        )
     return results

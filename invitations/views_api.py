@@ -18,6 +18,7 @@ from invitations.serializers import (
     IngestAnswerSerializer,
     OrderSerializer,
     OrderStatusSerializer,
+    orders_from_plain_payload,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -142,6 +143,9 @@ class OrderViewSet(mixins.RetrieveModelMixin, ShopScopedViewSet):
 
     @staticmethod
     def _validate(items):
+        orders = orders_from_plain_payload(items)
+        if orders is not None:
+            return orders, []
         # One list serializer: its child's fields are built once, not once per order.
         serializer = OrderSerializer(data=items, many=True)
         if serializer.is_valid():
