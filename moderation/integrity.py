@@ -118,6 +118,13 @@ def _evaluator_addresses(review: Review) -> set[str]:
     return {a.strip().lower() for a in addresses if a and "@" in a}
 
 
+def _remembered(memo: dict, key: tuple, lookup):
+    """``lookup()`` once per submission: its merchant and product reviews ask the same."""
+    if key not in memo:
+        memo[key] = lookup()
+    return memo[key]
+
+
 def _company_addresses(company_id: int) -> set[str]:
     rows = Membership.objects.for_company(company_id).values_list("user__email", flat=True)
     return {email.lower() for email in rows}
@@ -132,12 +139,14 @@ def _company_domains(review: Review, staff: set[str]) -> set[str]:
     return {d for d in domains if d and d not in FREEMAIL}
 
 
-def _self_review(review: Review) -> list[Flag]:
+def _self_review(review: Review, memo: dict) -> list[Flag]:
     """AB-3: the company's own people reviewing the company (004 §6.8.4)."""
     evaluator = _evaluator_addresses(review)
     if not evaluator:
         return []
-    staff = _company_addresses(review.company_id)
+    staff = _remembered(
+        memo, ("staff", review.company_id), lambda: _company_addresses(review.company_id)
+    )
     if evaluator & staff:
         return [
             Flag(
@@ -145,7 +154,10 @@ def _self_review(review: Review) -> list[Flag]:
                 "The evaluator's address belongs to a user of the company itself.",
             )
         ]
-    shared = {_domain(a) for a in evaluator} & _company_domains(review, staff)
+    domains = _remembered(
+        memo, ("domains", review.shop_id), lambda: _company_domains(review, staff)
+    )
+    shared = {_domain(a) for a in evaluator} & domains
     if shared:
         return [
             Flag(
@@ -157,47 +169,78 @@ def _self_review(review: Review) -> list[Flag]:
     return []
 
 
-def _same_network_as_staff(review: Review, network: str, now) -> list[Flag]:
-    since = now - datetime.timedelta(days=STAFF_NETWORK_DAYS)
-    seen = NetworkSighting.objects.for_company(review.company_id).filter(
-        source=NetworkSighting.Source.STAFF, network_hash=network, seen_at__gte=since
-    )
-    if not seen.exists():
-        return []
-    return [
-        Flag(
-            Kind.SAME_IP_AS_STAFF,
-            f"Submitted from a network the company's users signed in from in the last "
-            f"{STAFF_NETWORK_DAYS} days.",
-        )
-    ]
+def _sighting_counts(review: Review, network: str | None, quick: bool, now) -> dict[str, int]:
+    """One query for every network finding of a review (R23, AB-3, AB-4):
 
+    - ``staff``: sightings of this network at the company's users' logins in the last
+      ``STAFF_NETWORK_DAYS`` days;
+    - ``network``: this shop's other reviews from this network within ``BURST_WINDOW``;
+    - ``quick``: this shop's other quick reviews within ``BURST_WINDOW``.
 
-def _other_recent_reviews(review: Review, now):
-    sightings = NetworkSighting.objects.for_company(review.company_id).filter(
+    "Other" leaves out the review itself and the rest of its submission: one submission makes
+    a merchant and several product reviews, and counts once.
+    """
+    recent = Q(
         source=NetworkSighting.Source.REVIEW,
         shop_id=review.shop_id,
         seen_at__gte=now - BURST_WINDOW,
     )
     if review.invitation_id is not None:
-        # One submission makes a merchant and several product reviews: count it once.
-        sightings = sightings.exclude(review__invitation_id=review.invitation_id)
+        recent &= ~Q(review__invitation_id=review.invitation_id)
     if review.pk is not None:
-        sightings = sightings.exclude(review_id=review.pk)
-    return sightings
-
-
-def _burst_network(review: Review, network: str, now) -> list[Flag]:
-    count = _other_recent_reviews(review, now).filter(network_hash=network).count() + 1
-    if count < BURST_REVIEWS:
-        return []
-    return [
-        Flag(
-            Kind.BURST_NETWORK,
-            f"{count} reviews of this shop came from one network within an hour.",
-            {"reviews_in_window": count},
+        recent &= ~Q(review_id=review.pk)
+    wanted: dict[str, Q] = {}
+    if network is not None:
+        wanted["staff"] = Q(
+            source=NetworkSighting.Source.STAFF,
+            network_hash=network,
+            seen_at__gte=now - datetime.timedelta(days=STAFF_NETWORK_DAYS),
         )
-    ]
+        wanted["network"] = recent & Q(network_hash=network)
+    if quick:
+        wanted["quick"] = recent & Q(quick=True)
+    if not wanted:
+        return {}
+    either = Q()
+    for condition in wanted.values():
+        either |= condition
+    return (
+        NetworkSighting.objects.for_company(review.company_id)
+        .filter(either)
+        .aggregate(**{name: Count("pk", filter=condition) for name, condition in wanted.items()})
+    )
+
+
+def _network_flags(counts: dict[str, int]) -> list[Flag]:
+    flags = []
+    if counts.get("staff"):
+        flags.append(
+            Flag(
+                Kind.SAME_IP_AS_STAFF,
+                f"Submitted from a network the company's users signed in from in the last "
+                f"{STAFF_NETWORK_DAYS} days.",
+            )
+        )
+    if "network" in counts and counts["network"] + 1 >= BURST_REVIEWS:
+        count = counts["network"] + 1
+        flags.append(
+            Flag(
+                Kind.BURST_NETWORK,
+                f"{count} reviews of this shop came from one network within an hour.",
+                {"reviews_in_window": count},
+            )
+        )
+    if "quick" in counts and counts["quick"] + 1 >= QUICK_BURST:
+        count = counts["quick"] + 1
+        flags.append(
+            Flag(
+                Kind.BURST_WINDOW,
+                f"{count} reviews of this shop arrived within {QUICK_SECONDS} seconds of their "
+                "invitation's creation in the last hour.",
+                {"quick_reviews_in_window": count},
+            )
+        )
+    return flags
 
 
 def _is_quick(review: Review, now) -> bool:
@@ -206,30 +249,25 @@ def _is_quick(review: Review, now) -> bool:
     return (now - review.invitation.created_at).total_seconds() < QUICK_SECONDS
 
 
-def _burst_window(review: Review, now) -> list[Flag]:
-    count = _other_recent_reviews(review, now).filter(quick=True).count() + 1
-    if count < QUICK_BURST:
-        return []
-    return [
-        Flag(
-            Kind.BURST_WINDOW,
-            f"{count} reviews of this shop arrived within {QUICK_SECONDS} seconds of their "
-            "invitation's creation in the last hour.",
-            {"quick_reviews_in_window": count},
-        )
-    ]
+def review_screen(
+    sender, *, review: Review, now, client_ip: str | None = None, memo=None, **kwargs
+):
+    """Receiver of ``review_screening``: the integrity holds of one review (never its stars).
 
-
-def review_screen(sender, *, review: Review, now, client_ip: str | None = None, **kwargs):
-    """Receiver of ``review_screening``: the integrity holds of one review (never its stars)."""
+    ``memo`` (one dict per submission, from ``review_decide``) keeps what the reviews of one
+    submission share: the company's people and domains and the network and burst findings,
+    which exclude the submission's own reviews and so are the same for each of them.
+    """
+    memo = {} if memo is None or review.invitation_id is None else memo
     network = network_hash(client_ip) if client_ip else None
     quick = _is_quick(review, now)
-    flags = _self_review(review)
-    if network is not None:
-        flags += _same_network_as_staff(review, network, now)
-        flags += _burst_network(review, network, now)
-    if quick:
-        flags += _burst_window(review, now)
+    flags = _self_review(review, memo)
+    counts = _remembered(
+        memo,
+        ("sightings", review.invitation_id, network, quick),
+        lambda: _sighting_counts(review, network, quick, now),
+    )
+    flags += _network_flags(counts)
     return Screening(flags=tuple(flags), network_hash=network, quick=quick)
 
 
@@ -238,6 +276,8 @@ def review_screen(sender, *, review: Review, now, client_ip: str | None = None, 
 
 def signals_record(*, review: Review, flags: tuple[Flag, ...], held: bool) -> list[IntegritySignal]:
     """One open signal per kind and review; a second edit with the same sign adds nothing."""
+    if not flags:
+        return []
     open_kinds = set(
         IntegritySignal.objects.for_company(review.company_id)
         .filter(review=review, status=IntegritySignal.Status.OPEN)
@@ -251,7 +291,7 @@ def signals_record(*, review: Review, flags: tuple[Flag, ...], held: bool) -> li
         created.append(
             IntegritySignal.objects.create(
                 company_id=review.company_id,
-                shop_id=review.shop_id,
+                shop=review.shop,
                 review=review,
                 kind=flag.kind,
                 explanation=flag.explanation,
@@ -273,16 +313,16 @@ def incentive_flags(check: checks.TextCheck) -> tuple[Flag, ...]:
     )
 
 
-def sighting_record(*, review: Review, screening: Screening, now) -> None:
+def sighting_record(*, review: Review, screening: Screening, now, created: bool = False) -> None:
     """Where a merchant review came from (one per submission), as a keyed network hash."""
     if screening.network_hash is None or review.kind != Review.Kind.MERCHANT:
         return
     sightings = NetworkSighting.objects.for_company(review.company_id)
-    if sightings.filter(review=review).exists():
+    if not created and sightings.filter(review=review).exists():
         return
     NetworkSighting.objects.create(
         company_id=review.company_id,
-        shop_id=review.shop_id,
+        shop=review.shop,
         review=review,
         source=NetworkSighting.Source.REVIEW,
         network_hash=screening.network_hash,

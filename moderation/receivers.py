@@ -36,7 +36,7 @@ def _findings(row, check: checks.TextCheck, *, version: int, **target) -> None:
         ModerationFinding.objects.unscoped().bulk_create(rows)
 
 
-def review_saved(sender, instance: Review, **kwargs) -> None:
+def review_saved(sender, instance: Review, created: bool = False, **kwargs) -> None:
     decision = instance.__dict__.pop("moderation_decision", None)
     if decision is None:
         return
@@ -50,7 +50,7 @@ def review_saved(sender, instance: Review, **kwargs) -> None:
     )
     now = timezone.now()
     for screening in screenings:
-        integrity.sighting_record(review=instance, screening=screening, now=now)
+        integrity.sighting_record(review=instance, screening=screening, now=now, created=created)
 
 
 def comment_saved(sender, instance, **kwargs) -> None:

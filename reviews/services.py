@@ -117,7 +117,7 @@ class ReviewDecision:
         return tuple(r for s in self.screenings for r in getattr(s, "hold_reasons", ()))
 
 
-def review_decide(review: Review, *, now) -> checks.TextCheck:
+def review_decide(review: Review, *, now, memo: dict | None = None) -> checks.TextCheck:
     """Publish or hold one review: the single decision point (R17, R18, R23).
 
     The automatic check of the text (``moderation.checks``) stars out clear cases and holds
@@ -127,7 +127,15 @@ def review_decide(review: Review, *, now) -> checks.TextCheck:
     result = checks.check_text(review.comment)
     review.comment = result.text
     client_ip = _CLIENT_IP.get()
-    answers = review_screening.send(sender=Review, review=review, now=now, client_ip=client_ip)
+    # ``memo`` lives for one submission: its merchant and product reviews share what receivers
+    # look up about the company, the network and the link, so it is looked up once.
+    answers = review_screening.send(
+        sender=Review,
+        review=review,
+        now=now,
+        client_ip=client_ip,
+        memo={} if memo is None else memo,
+    )
     decision = ReviewDecision(
         check=result,
         screenings=tuple(answer for _receiver, answer in answers if answer is not None),
@@ -155,17 +163,21 @@ def _lock_open_invitation(invitation_id: int, now) -> Invitation:
     return invitation
 
 
-def _order_product_ids(invitation: Invitation) -> set[int]:
-    return set(invitation.order.items.values_list("product_id", flat=True))
+def _order_products(invitation: Invitation) -> dict:
+    """The order's products by id (one query): what product reviews may be about (R13)."""
+    items = invitation.order.items.select_related("product")
+    return {item.product_id: item.product for item in items}
 
 
-def _new_review(invitation, *, kind, rating: RatingInput, product_id=None, submission, now):
+def _new_review(
+    invitation, *, kind, rating: RatingInput, product=None, submission, now, memo: dict
+):
     review = Review(
         company_id=invitation.company_id,
-        shop_id=invitation.shop_id,
+        shop=invitation.shop,  # loaded objects: the same-company check needs no query
         invitation=invitation,
         kind=kind,
-        product_id=product_id,
+        product=product,
         rating=rating.rating,
         comment=rating.comment.strip(),
         display_name=clean_display_text(submission.display_name)[:60],
@@ -173,11 +185,11 @@ def _new_review(invitation, *, kind, rating: RatingInput, product_id=None, submi
         submitted_at=now,
     )
     original = review.comment
-    review_decide(review, now=now)
+    review_decide(review, now=now, memo=memo)
     review.save()
     ReviewVersion.objects.create(
         company_id=review.company_id,
-        shop_id=review.shop_id,
+        shop=invitation.shop,
         review=review,
         version=1,
         rating=review.rating,
@@ -242,7 +254,8 @@ def review_submit(
         invitation = _lock_open_invitation(invitation_id, now)
         if Review.objects.filter(invitation=invitation).exists():
             raise AlreadySubmitted()
-        allowed = _order_product_ids(invitation)
+        allowed = _order_products(invitation)
+        memo: dict = {}
         try:
             with transaction.atomic():
                 merchant = _new_review(
@@ -251,15 +264,17 @@ def review_submit(
                     rating=submission.merchant,
                     submission=submission,
                     now=now,
+                    memo=memo,
                 )
                 reviews = [merchant] + [
                     _new_review(
                         invitation,
                         kind=Review.Kind.PRODUCT,
                         rating=rating,
-                        product_id=product_id,
+                        product=allowed[product_id],
                         submission=submission,
                         now=now,
+                        memo=memo,
                     )
                     for product_id, rating in sorted(submission.products.items())
                     if product_id in allowed
@@ -274,7 +289,7 @@ def review_submit(
     return reviews
 
 
-def _revise(review: Review, rating: RatingInput, *, now) -> bool:
+def _revise(review: Review, rating: RatingInput, *, now, memo: dict) -> bool:
     comment = rating.comment.strip()
     if review.status == Review.Status.DELETED:
         return False
@@ -290,7 +305,7 @@ def _revise(review: Review, rating: RatingInput, *, now) -> bool:
         rating=rating.rating,
         comment=comment,
     )
-    review_decide(review, now=now)
+    review_decide(review, now=now, memo=memo)
     review.save()
     return True
 
@@ -314,21 +329,24 @@ def review_edit(
         merchant = current.get((Review.Kind.MERCHANT, None))
         if merchant is None:
             raise NothingToEdit()
-        changed = [merchant] if _revise(merchant, submission.merchant, now=now) else []
+        memo: dict = {}
+        changed = [merchant] if _revise(merchant, submission.merchant, now=now, memo=memo) else []
+        allowed = _order_products(invitation)
         for product_id, rating in sorted(submission.products.items()):
             review = current.get((Review.Kind.PRODUCT, product_id))
-            if review is None and product_id in _order_product_ids(invitation):
+            if review is None and product_id in allowed:
                 changed.append(
                     _new_review(
                         invitation,
                         kind=Review.Kind.PRODUCT,
                         rating=rating,
-                        product_id=product_id,
+                        product=allowed[product_id],
                         submission=submission,
                         now=now,
+                        memo=memo,
                     )
                 )
-            elif review is not None and _revise(review, rating, now=now):
+            elif review is not None and _revise(review, rating, now=now, memo=memo):
                 changed.append(review)
         _attach_media(merchant, submission.media)
         _announce(changed)
