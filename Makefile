@@ -74,12 +74,13 @@ clean:
 ## make bench: seed ekomi_bench at the issue's scale (10k shops, 10M reviews, 1M invitations),
 ## run every benchmark, print the table and write bench/results/<timestamp>.json (takes long)
 ## make bench-small: the same at 200 shops, 200k reviews, 20k invitations (a few minutes)
+## (both install the dev lock: the email figures need the aiosmtpd sink)
 .PHONY: bench bench-small bench-tools
 bench-tools:
 	scripts/ensure-bench-tools
 
-bench: install services bench-tools
+bench: install-dev services bench-tools
 	$(BIN)/python -m bench run
 
-bench-small: install services bench-tools
+bench-small: install-dev services bench-tools
 	$(BIN)/python -m bench run --small

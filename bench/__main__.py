@@ -37,9 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--orders", type=int, help="orders per POST (1,000 small, 10,000 default)")
     run.add_argument("--seconds", type=float, help="seconds per HTTP load run (5 / 10)")
     run.add_argument(
+        "--only",
+        action="append",
+        choices=FIGURE_GROUPS,
+        help="run only this group of figures (repeatable); default: all",
+    )
+    run.add_argument(
         "--submissions", type=int, help="rating form POSTs per run (100 small, 1,000 default)"
     )
     return parser
+
+
+FIGURE_GROUPS = ("recompute", "expiry", "ingest", "origin", "rating", "front", "email")
 
 
 def _seed(args, scale: seed.Scale) -> dict[str, int]:
@@ -63,25 +72,36 @@ def _run(args, scale: seed.Scale) -> None:
         http_seconds=args.seconds or (5 if args.small else 10),
     )
     submissions = args.submissions or (100 if args.small else 1_000)
-    results = [figures.recompute_figure(plan)]
-    # Before anything adds invitations: half of the seeded links are made due.
-    results.append(expiry.expiry_figure(dbname=args.db_name, runs=plan.runs))
-    with server.gunicorn(dbname=args.db_name) as base:
-        results.append(figures.ingest_figure(plan, base=base, per=scale.products_per_shop))
-        results += figures.public_figures(plan, base=base)
+    wanted = set(args.only or FIGURE_GROUPS)
+    results = []
+    if "recompute" in wanted:
+        results.append(figures.recompute_figure(plan))
+    if "expiry" in wanted:  # before anything adds invitations: half of the seeded links are due
+        results.append(expiry.expiry_figure(dbname=args.db_name, runs=plan.runs))
+    if wanted & {"ingest", "origin"}:
+        with server.gunicorn(dbname=args.db_name) as base:
+            if "ingest" in wanted:
+                results.append(figures.ingest_figure(plan, base=base, per=scale.products_per_shop))
+            if "origin" in wanted:
+                results += figures.public_figures(plan, base=base)
     # Production-like from here: the Redis cache is on (a fresh key prefix), nginx in front.
-    with server.gunicorn(dbname=args.db_name, cache="redis") as base:
-        results.append(
-            rating.rating_figure(dbname=args.db_name, base=base, shops=scale.shops,
-                                 runs=plan.runs, n=submissions, connections=plan.connections)
-        )  # fmt: skip
-        results += front.front_figures(
-            origin=base, shops=scale.shops, runs=plan.runs, seconds=plan.http_seconds,
-            connections=plan.connections,
-        )  # fmt: skip
-    from bench import email_figures  # invitation emails via Celery, worker and CSV import RSS
+    if wanted & {"rating", "front"}:
+        with server.gunicorn(dbname=args.db_name, cache="redis") as base:
+            if "rating" in wanted:
+                results.append(
+                    rating.rating_figure(dbname=args.db_name, base=base, shops=scale.shops,
+                                         runs=plan.runs, n=submissions,
+                                         connections=plan.connections)
+                )  # fmt: skip
+            if "front" in wanted:
+                results += front.front_figures(
+                    origin=base, shops=scale.shops, runs=plan.runs, seconds=plan.http_seconds,
+                    connections=plan.connections,
+                )  # fmt: skip
+    if "email" in wanted:
+        from bench import email_figures  # invitation emails via Celery, worker and CSV import RSS
 
-    results += email_figures.email_and_memory_figures(plan, small=args.small)
+        results += email_figures.email_and_memory_figures(plan, small=args.small)
     meta = {
         "scale": {**scale.__dict__, "seeded_rows": counts},
         "runs": plan.runs,
