@@ -9,6 +9,9 @@
 
 A figure's "baseline" is the peak at the smaller size, so its ratio is the growth factor:
 ``≤ 1.2 ×`` passes, and growth under 20 % is printed as "flat".
+
+A figure that cannot be measured (an exception) is not dropped: it becomes a ``FailedFigure``
+row, "FAILED (why)" in the table and ``"failed"`` in the JSON (``email_figures`` uses it too).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.stats import Figure
@@ -75,6 +79,48 @@ def rss_figure(
         note=f"{note}; baseline: the peak at the smaller size; ratio = growth factor",
         extra={**(extra or {}), "growth": growth(a, b), "verdict": verdict(a, b)},
     )
+
+
+# --- A figure that failed ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedFigure(Figure):
+    """A figure whose measurement raised: its row says FAILED and why, and it never passes."""
+
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return False
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "failed": self.error}
+
+
+def failed_figure(
+    name: str, unit: str, *, target: float, higher_is_better: bool, exc: BaseException
+) -> FailedFigure:
+    """The row of a figure that could not be measured; the traceback goes to stderr."""
+    traceback.print_exception(exc)
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    error = f"{type(exc).__name__}: {first_line}"[:120]
+    print(f"{name}: FAILED ({error})", file=sys.stderr)
+    return FailedFigure(
+        name=f"{name} FAILED ({error})",
+        unit=unit,
+        samples=[],
+        baseline_samples=[],
+        target=target,
+        higher_is_better=higher_is_better,
+        note="the measurement failed; see the traceback on stderr",
+        error=error,
+    )
+
+
+def any_failed(figures: list[Figure]) -> bool:
+    """Whether a run must end with a non-zero exit status."""
+    return any(isinstance(figure, FailedFigure) for figure in figures)
 
 
 # --- Reading /proc ------------------------------------------------------------------------------
@@ -229,7 +275,7 @@ def csv_import_figure(plan, *, sizes: tuple[int, int], runs: int) -> Figure:
             small.append(import_once(dbname=plan.dbname, lines=sizes[0], workdir=Path(tmp)))
             large.append(import_once(dbname=plan.dbname, lines=sizes[1], workdir=Path(tmp)))
     return rss_figure(
-        name=f"CSV import RSS {sizes[1]:,} vs {sizes[0]:,} lines",
+        name=csv_import_name(sizes),
         small=[r["peak_mb"] for r in small],
         large=[r["peak_mb"] for r in large],
         note="peak RSS (VmHWM) of one process doing order_import_check, order_import_create and "
@@ -243,16 +289,22 @@ def csv_import_figure(plan, *, sizes: tuple[int, int], runs: int) -> Figure:
     )
 
 
+def csv_import_name(sizes: tuple[int, int]) -> str:
+    return f"CSV import RSS {sizes[1]:,} vs {sizes[0]:,} lines"
+
+
 def figures(plan, *, small: bool) -> list[Figure]:
     """The CSV import's memory figure (the worker's is measured with the email figure)."""
     sizes = CSV_SIZES_SMALL if small else CSV_SIZES_DEFAULT
     try:
         # Peak RSS varies little run to run; two runs of each size keep the figure affordable.
         return [csv_import_figure(plan, sizes=sizes, runs=max(1, min(plan.runs, 2)))]
-    except Exception:  # a failed figure must not cost the run the others' table
-        traceback.print_exc()
-        print("memory figures: CSV import not measured (see the traceback above)", file=sys.stderr)
-        return []
+    except Exception as exc:  # a failed figure must not cost the run the others' table
+        return [
+            failed_figure(
+                csv_import_name(sizes), "MB", target=1 + FLAT_BELOW, higher_is_better=False, exc=exc
+            )
+        ]
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formataddr
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
@@ -29,6 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from companies.models import Shop
 from invitations import tokens
 from invitations.models import EmailTemplate, Invitation, email_digest
+from privacy.models import RetentionSettings
 from privacy.selectors import retention_days
 from privacy.tokens import erasure_url
 
@@ -168,25 +171,84 @@ def _logo_url(shop: Shop) -> str:
 # --- Rendering ---------------------------------------------------------------------------------
 
 
-def render_email(invitation: Invitation, *, kind: str) -> RenderedEmail:
+@dataclass(frozen=True)
+class BatchLookups:
+    """What the emails of one send batch share, read in two queries instead of two per email:
+    each shop's overrides and each company's retention period (R11)."""
+
+    overrides: dict[tuple[int, int, str, str], EmailTemplate]
+    retention: dict[int, int]
+
+    @classmethod
+    def read(cls, invitations: Iterable[Invitation]) -> BatchLookups:
+        invitations = list(invitations)
+        shop_ids = {invitation.shop_id for invitation in invitations}
+        company_ids = {invitation.company_id for invitation in invitations}
+        # Deliberately cross-tenant: a batch holds several companies' invitations; every row is
+        # looked up again by its own company and shop (``override``, ``retention_days``).
+        overrides = EmailTemplate.objects.unscoped().filter(shop_id__in=shop_ids)
+        retention = RetentionSettings.objects.unscoped().filter(company_id__in=company_ids)
+        return cls(
+            overrides={(t.company_id, t.shop_id, t.kind, t.locale): t for t in overrides},
+            retention=dict(retention.values_list("company_id", "invitation_retention_days")),
+        )
+
+    def override(self, invitation: Invitation, *, kind: str, locale: str) -> EmailTemplate | None:
+        return self.overrides.get((invitation.company_id, invitation.shop_id, kind, locale))
+
+    def retention_days(self, company_id: int) -> int:
+        # The same answer as privacy.selectors.retention_days, from the batch's one read.
+        return self.retention.get(company_id) or settings.PERSONAL_DATA_RETENTION_DAYS
+
+
+def render_email(
+    invitation: Invitation, *, kind: str, lookups: BatchLookups | None = None
+) -> RenderedEmail:
     """Subject, text and HTML of one email, in the evaluator's language."""
+    return _render(invitation, kind=kind, lookups=lookups)[0]
+
+
+def _render(
+    invitation: Invitation, *, kind: str, lookups: BatchLookups | None
+) -> tuple[RenderedEmail, dict[str, str]]:
     locale = email_locale(invitation)
     context = email_context(invitation, locale=locale)
+    if lookups is None:
+        days = retention_days(invitation.company_id)
+        override = _override_for(invitation, kind=template_kind(kind), locale=locale)
+    else:
+        days = lookups.retention_days(invitation.company_id)
+        override = lookups.override(invitation, kind=template_kind(kind), locale=locale)
     layout = {
         **context,
         "locale": locale,
         "logo_url": _logo_url(invitation.shop),
-        "retention_days": retention_days(invitation.company_id),
+        "retention_days": days,
         # R42, GD-1: every email to an evaluator links to erasing their data.
         "erasure_link": erasure_url(invitation=invitation),
     }
-    override = _override_for(invitation, kind=template_kind(kind), locale=locale)
     with translation.override(locale):
         if override is not None:
             rendered = _render_override(override, context=context, layout=layout)
             if rendered is not None:
-                return rendered
-        return _render_default(template_kind(kind), locale=locale, layout=layout)
+                return rendered, context
+        return _render_default(template_kind(kind), locale=locale, layout=layout), context
+
+
+def rendering_preload() -> None:
+    """Load what rendering the first email would: the URL patterns (erasure links), each
+    locale's translations and our templates. Called in the Celery worker's main process before
+    it forks, so its pool processes share all of it instead of loading it on their first email.
+    Reads no database."""
+    reverse("privacy:erase", args=["preload"])
+    days = settings.PERSONAL_DATA_RETENTION_DAYS
+    layout = {name: "" for name in OVERRIDE_VARIABLES} | {"retention_days": days}
+    for locale in SUPPORTED_LOCALES:
+        with translation.override(locale):
+            for kind in EmailTemplate.Kind.values:
+                _render_default(kind, locale=locale, layout={**layout, "locale": locale})
+            render_to_string(f"emails/{locale}/custom.txt", {**layout, "custom_body": ""})
+            render_to_string(f"emails/{locale}/custom.html", {**layout, "custom_body": ""})
 
 
 def _override_for(invitation: Invitation, *, kind: str, locale: str) -> EmailTemplate | None:
@@ -244,11 +306,14 @@ def _split_address(value: str) -> tuple[str, str]:
 
 
 def invitation_message(
-    invitation: Invitation, *, kind: str, connection=None
+    invitation: Invitation, *, kind: str, connection=None, lookups: BatchLookups | None = None
 ) -> EmailMultiAlternatives:
-    """The email of ``kind`` for ``invitation``, with its fixed Message-ID and RFC 8058 headers."""
-    rendered = render_email(invitation, kind=kind)
-    unsubscribe = unsubscribe_url(shop_id=invitation.shop_id, email=invitation.email)
+    """The email of ``kind`` for ``invitation``, with its fixed Message-ID and RFC 8058 headers.
+
+    ``lookups``: a send batch's shared reads (``BatchLookups.read``); without, two queries.
+    """
+    rendered, context = _render(invitation, kind=kind, lookups=lookups)
+    unsubscribe = context["unsubscribe_link"]
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,

@@ -1,7 +1,8 @@
 """Invitation emails through the live stack: the sweep in this process, a real Celery worker,
 Redis, Postgres and an SMTP sink (TESTPLAN L2: ID-4, FA-1, FA-3, IN-6, R6, R7, R41, R43).
 
-Emails are counted by Message-ID in the sink, so "exactly once" means one message per id.
+Emails are counted by Message-ID in the sink, so "exactly once" means one message per id; the
+sink also notes each command's client connection, so a batch's single connection is counted.
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ from companies.models import Shop
 from invitations.emails import message_id_for
 from invitations.models import Invitation, InvitationEmail, Suppression
 from invitations.sending import invitations_send_due
-from invitations.tasks import send_invitation_email
+from invitations.tasks import send_invitation_email, send_invitation_emails
 from tests import factories
+from tests.invitations.test_sending_batch import CountingSink
 from tests.live.broker import publishing_to
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def smtp_sink():
+    """The module's sink (and its worker's): the live stack's, counting connections."""
+    sink = CountingSink().start()
+    yield sink
+    sink.stop()
 
 
 def invitation_of(invitation: Invitation) -> Invitation:
@@ -83,9 +93,29 @@ def test_it_delivers_due_invitations_exactly_once_with_their_headers(live, shop,
         assert secret not in log
 
 
+def test_it_sends_a_batch_over_one_smtp_connection(live, shop, other_shop):
+    """ID-4, R7: five due invitations of two companies: one batch task in the worker, one SMTP
+    connection, each email exactly once."""
+    invitations = [factories.InvitationFactory(shop=s) for s in (shop, other_shop) * 2 + (shop,)]
+    mark = len(live.worker.lines)
+    assert invitations_send_due() == 5
+
+    live.wait_until(lambda: all(invitation_of(i).status == "sent" for i in invitations))
+    live.wait_until_idle()
+    assert live.sink.count_by_message_id() == {
+        message_id_for(i, "invitation"): 1 for i in invitations
+    }
+    assert live.sink.connections() == 1
+    batches = re.findall(
+        r"send_invitation_emails\[\S+\] succeeded in \S+ (.+)", live.worker.output(since=mark)
+    )
+    assert batches == ["{'sent': 5}"]
+
+
 def test_it_retries_a_451_and_delivers_one_email(live, shop):
-    """ID-4a: the sink answers 451 once; the task retries with backoff; exactly one email
-    arrives, with the Message-ID of the refused try; attempts=2."""
+    """ID-4a: the sink answers 451 once; the batch releases the email and queues a task of its
+    own with backoff, which sends it: exactly one email arrives, with the Message-ID of the
+    refused try; attempts=2."""
     live.sink.answer_data("451 4.7.1 Greylisted, try again later")
     invitation = factories.InvitationFactory(shop=shop)
     mark = len(live.worker.lines)
@@ -97,7 +127,9 @@ def test_it_retries_a_451_and_delivers_one_email(live, shop):
     assert [m.message_id for m in live.sink.messages()] == [live.sink.refused[0].message_id]
     record = record_of(invitation)
     assert (record.status, record.attempts) == ("sent", 2)
-    assert "retry: Retry in" in live.worker.output(since=mark)
+    log = live.worker.output(since=mark)
+    assert re.search(r"send_invitation_emails\[\S+\] succeeded in \S+ \{'retry': 1\}", log)
+    assert re.search(r"send_invitation_email\[\S+\] succeeded in \S+ 'sent'", log)
 
 
 def test_it_bounces_a_550_without_retrying(live, shop, other_shop):
@@ -117,16 +149,22 @@ def test_it_bounces_a_550_without_retrying(live, shop, other_shop):
 
 
 def test_it_sends_one_email_for_a_task_queued_twice(live, shop):
-    """ID-4c: the sweep's task and a duplicate of it: one runs, the other is a no-op."""
+    """ID-4c: the sweep's batch task, the same batch again and a one-email task for the same
+    invitation: one run sends, the others are no-ops."""
     invitation = factories.InvitationFactory(shop=shop)
     mark = len(live.worker.lines)
     assert invitations_send_due() == 1
+    send_invitation_emails.delay([invitation.pk])
     send_invitation_email.delay(invitation.pk)
 
-    finished = re.compile(r"send_invitation_email\[\S+\] succeeded in \S+ '(.+)'")
-    live.wait_until(lambda: len(finished.findall(live.worker.output(since=mark))) == 2)
+    finished = re.compile(r"send_invitation_emails?\[\S+\] succeeded in \S+ (.+)")
+    live.wait_until(lambda: len(finished.findall(live.worker.output(since=mark))) == 3)
     live.wait_until_idle()
-    assert sorted(finished.findall(live.worker.output(since=mark))) == ["not claimed", "sent"]
+    assert sorted(finished.findall(live.worker.output(since=mark))) == [
+        "'not claimed'",
+        "{'not claimed': 1}",
+        "{'sent': 1}",
+    ]
     assert [m.message_id for m in live.sink.messages()] == [
         message_id_for(invitation, "invitation")
     ]
@@ -149,6 +187,31 @@ def test_it_redelivers_after_the_worker_child_is_killed_mid_send(live, shop):
     assert set(message_ids) == {message_id_for(invitation, "invitation")}
     record = record_of(invitation)
     assert (record.status, record.attempts) == ("sent", 2)
+    assert "WorkerLostError" in live.worker.output(since=mark)
+
+
+def test_it_sends_the_rest_of_a_batch_once_after_its_worker_child_is_killed(live, shop):
+    """FA-1 (ii) in a batch: the pool child is SIGKILLed after the sink accepted the second of
+    four emails. The redelivered batch finishes the first email's invitation without resending
+    it and hands each email the dead run had claimed to a task of its own: only the second may
+    arrive twice, with one Message-ID; every invitation ends sent."""
+    invitations = [
+        factories.InvitationFactory(
+            shop=shop, due_at=timezone.now() - datetime.timedelta(minutes=m)
+        )
+        for m in (4, 3, 2, 1)
+    ]
+    ids = [message_id_for(i, "invitation") for i in invitations]
+    live.sink.after_next_accept(lambda: live.sink.after_next_accept(live.worker.kill_pool_child))
+    mark = len(live.worker.lines)
+    assert invitations_send_due() == 4
+
+    live.wait_until(lambda: all(invitation_of(i).status == "sent" for i in invitations), timeout=30)
+    live.wait_until_idle()
+    counts = live.sink.count_by_message_id()
+    assert set(counts) == set(ids)
+    assert counts[ids[0]] == counts[ids[2]] == counts[ids[3]] == 1
+    assert 1 <= counts[ids[1]] <= 2
     assert "WorkerLostError" in live.worker.output(since=mark)
 
 
