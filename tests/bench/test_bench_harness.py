@@ -142,3 +142,19 @@ def _rows_outside_their_shops_company(conn) -> dict[str, int]:
         ).fetchone()[0]
         for table in tables
     }
+
+
+def test_it_fails_the_run_when_a_figure_could_not_be_measured(capsys):
+    """A figure that failed is a row in the table and exit status 1 at the end, never a run
+    that looks green (targets themselves are printed, not asserted)."""
+    from bench.__main__ import check_measured
+    from bench.memory_figures import failed_figure
+
+    measured = _duration([1.0], [1.0])
+    check_measured([measured])  # nothing failed: returns
+    broken = failed_figure(
+        "emails", "emails/s", target=0.7, higher_is_better=True, exc=RuntimeError("no sink")
+    )
+    with pytest.raises(SystemExit, match=r"1 figure\(s\) could not be measured: emails FAILED"):
+        check_measured([measured, broken])
+    capsys.readouterr()
