@@ -106,7 +106,7 @@ SELECT s.company_id, s.id,
 FROM generate_series(1, %(n)s) AS i
 JOIN companies_shop s ON s.id = 1 + (i - 1) %% %(shops)s
 CROSS JOIN LATERAL (
-    SELECT %(now)s - ((i * 7919) %% (%(days)s * 24)) * interval '1 hour' AS at
+    SELECT %(now)s - ((i::bigint * 7919) %% (%(days)s * 24)) * interval '1 hour' AS at
 ) AS t
 """
 

@@ -47,7 +47,7 @@ def seal_recompute(*, shop_id: int, today: datetime.date | None = None) -> SealS
 def seals_recompute_all(*, today: datetime.date | None = None) -> int:
     """The nightly job: every shop and product in a fixed number of queries (R26).
 
-    Returns the number of statuses that changed or were re-dated (0 on a second run the same
+    Returns the number of statuses created, changed or re-dated (0 on a second run the same
     day). Every public cache is invalidated at once after commit ("Status as of" moved).
     """
     today = today or timezone.localdate()
