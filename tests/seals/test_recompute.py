@@ -44,12 +44,16 @@ def _ratings(total: int, count: int) -> list[int]:
 
 
 def _reviews(shop, ratings, *, when=_recent, **fields) -> list[Review]:
-    fields = {"status": Review.Status.PUBLISHED, "is_transaction_based": True, **fields}
+    fields = {
+        "status": Review.Status.PUBLISHED,
+        "is_transaction_based": True,
+        "kind": Review.Kind.PRODUCT if fields.get("product") else Review.Kind.MERCHANT,
+        **fields,
+    }
     rows = [
         Review(
             company_id=shop.company_id,
             shop=shop,
-            kind=Review.Kind.MERCHANT,
             rating=rating,
             submitted_at=when(index),
             published_at=when(index),
@@ -237,6 +241,101 @@ def test_it_lets_reviews_age_out_of_the_window_overnight(shop):
     assert (status.review_count, status.tier) == (50, "gold")
 
 
+def _statuses_and_history(shop) -> tuple[set, list]:
+    """(product, count, sum, tier, as of) of every status of a shop, and the same of its history."""
+    fields = ("product_id", "review_count", "rating_sum", "tier", "status_as_of")
+    statuses = SealStatus.objects.for_company(shop.company).filter(shop=shop)
+    history = SealHistory.objects.for_company(shop.company).filter(shop=shop).order_by("id")
+    return set(statuses.values_list(*fields)), list(history.values_list(*fields))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sweep", [False, True], ids=["one shop", "nightly sweep"])
+def test_it_creates_each_status_with_its_final_numbers_and_their_history(shop, sweep):
+    """R26: a shop or product seen for the first time gets its status and one history row, both
+    with the numbers of its reviews (never a zero row first): history holds what the status got."""
+    boots = factories.ProductFactory(shop=shop)
+    _reviews(shop, EXACTLY_48)
+    _reviews(shop, [4, 3], product=boots)
+    if sweep:
+        seals_recompute_all(today=TODAY)
+    else:
+        seal_recompute(shop_id=shop.pk, today=TODAY)
+    statuses, history = _statuses_and_history(shop)
+    assert statuses == {(None, 50, 240, "gold", TODAY), (boots.pk, 2, 7, "standard", TODAY)}
+    assert sorted(history, key=str) == sorted(statuses, key=str)
+
+
+@pytest.mark.django_db
+def test_it_zeroes_a_product_whose_reviews_all_left_the_window(shop):
+    """R24, R26: a product's status drops to no reviews the night its last one ages out, and the
+    history records that change."""
+    boots = factories.ProductFactory(shop=shop)
+    _reviews(shop, [2], product=boots, when=lambda _i: _at(TODAY - relativedelta(months=12)))
+    seals_recompute_all(today=TODAY)
+    tomorrow = TODAY + datetime.timedelta(days=1)
+    seals_recompute_all(today=tomorrow)
+    statuses, history = _statuses_and_history(shop)
+    assert (boots.pk, 0, 0, "standard", tomorrow) in statuses
+    assert [row for row in history if row[0] == boots.pk] == [
+        (boots.pk, 1, 2, "standard", TODAY),
+        (boots.pk, 0, 0, "standard", tomorrow),
+    ]
+
+
+@pytest.mark.django_db
+def test_it_counts_the_statuses_it_created_changed_or_re_dated(shop, other_shop):
+    """R26: the nightly job reports what it wrote: every new status on the first night, nothing
+    on a second run the same day, every status the next day ("Status as of" moves)."""
+    boots = factories.ProductFactory(shop=shop)
+    _reviews(shop, [5, 4])
+    _reviews(shop, [3], product=boots)
+    assert seals_recompute_all(today=TODAY) == 3  # two merchant statuses, one product status
+    assert seals_recompute_all(today=TODAY) == 0
+    tomorrow = TODAY + datetime.timedelta(days=1)
+    assert seals_recompute_all(today=tomorrow) == 3
+    _reviews(other_shop, [1])
+    assert seals_recompute_all(today=tomorrow) == 1
+    assert seal_recompute(shop_id=other_shop.pk, today=tomorrow).review_count == 1
+
+
+def _same_random_reviews(shops, seed: int) -> dict[int, list]:
+    """The same random merchant and product reviews (ratings, days, statuses) in each shop;
+    answers each shop's three products, in the same order."""
+    rng = random.Random(seed)
+    products = {shop.pk: [factories.ProductFactory(shop=shop) for _ in range(3)] for shop in shops}
+    for _ in range(rng.randint(0, 150)):
+        submitted = _at(TODAY - datetime.timedelta(days=rng.randint(0, 380)))
+        rating, which = rng.randint(1, 5), rng.randint(-1, 2)  # -1: a merchant review
+        status = rng.choice(["published"] * 5 + ["held", "deleted"])
+        for shop in shops:
+            fields = {"product": products[shop.pk][which] if which >= 0 else None}
+            _reviews(shop, [rating], status=status, when=lambda _i, at=submitted: at, **fields)
+    return products
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", range(4))
+def test_it_stores_the_same_for_one_shop_as_the_nightly_sweep(seed):
+    """ID-5: the same random reviews in two shops, one recomputed alone and one by the nightly
+    sweep, over three nights: the same statuses and the same history, night by night."""
+    alone, swept = factories.ShopFactory(), factories.ShopFactory()
+    products = _same_random_reviews([alone, swept], seed)
+
+    def by_position(shop, rows):
+        position = {product.pk: index for index, product in enumerate(products[shop.pk])}
+        return sorted(((position.get(row[0], -1), *row[1:]) for row in rows), key=str)
+
+    for night in range(3):
+        today = TODAY + datetime.timedelta(days=20 * night)
+        seal_recompute(shop_id=alone.pk, today=today)
+        seals_recompute_all(today=today)  # leaves the shop recomputed today as it is
+        alone_statuses, alone_history = _statuses_and_history(alone)
+        swept_statuses, swept_history = _statuses_and_history(swept)
+        assert by_position(alone, alone_statuses) == by_position(swept, swept_statuses)
+        assert by_position(alone, alone_history) == by_position(swept, swept_history)
+
+
 def _shops_with_reviews(count: int) -> None:
     for _ in range(count):
         shop = factories.ShopFactory()
@@ -254,11 +353,28 @@ def test_it_sweeps_every_shop_in_a_fixed_number_of_queries():
     _shops_with_reviews(10)
     with CaptureQueriesContext(connection) as many:
         seals_recompute_all(today=TODAY + datetime.timedelta(days=1))
-    # savepoint, advisory lock, missing merchant rows, missing product rows, the one UPDATE
-    # from the grouped aggregate, history of the changed rows, release savepoint.
-    assert len(few) == len(many) == 7
+    # savepoint, advisory lock, the grouped aggregate into a temporary table, the one statement
+    # (update, insert the missing rows, history of the changed and created ones), drop the
+    # temporary table, release savepoint.
+    assert len(few) == len(many) == 6
     assert SealStatus.objects.unscoped().filter(product__isnull=True).count() == 12
     assert SealStatus.objects.unscoped().filter(product__isnull=False).count() == 12
+
+
+@pytest.mark.django_db
+def test_it_recomputes_one_shop_in_a_fixed_number_of_queries(shop):
+    """R26: a review's recompute costs the same statements for one product or six."""
+    _reviews(shop, [5, 4], product=factories.ProductFactory(shop=shop))
+    with CaptureQueriesContext(connection) as few:
+        seal_recompute(shop_id=shop.pk, today=TODAY)
+    for _ in range(5):
+        _reviews(shop, [3], product=factories.ProductFactory(shop=shop))
+    with CaptureQueriesContext(connection) as many:
+        seal_recompute(shop_id=shop.pk, today=TODAY)
+    # savepoint, advisory locks, the one statement (aggregate, update, insert the missing rows,
+    # history), release savepoint, then the merchant status read back for the caller.
+    assert len(few) == len(many) == 5
+    assert SealStatus.objects.for_company(shop.company).filter(shop=shop).count() == 7
 
 
 @pytest.mark.django_db
@@ -275,8 +391,9 @@ def test_it_recomputes_one_shop_without_touching_another_company(shop, other_sho
 
 
 @pytest.mark.django_db
-def test_it_recomputes_when_reviews_tell_it_something_changed(shop, other_shop):
-    """R26: the review_changed signal (sent after commit) recomputes the shop and its products."""
+def test_it_recomputes_when_reviews_tell_it_something_changed(shop, other_shop, eager_tasks):
+    """R26: the review_changed signal (sent after commit) queues the recompute of the shop and
+    its products (run here eagerly; tests/seals/test_receivers.py shows it is queued)."""
     product = factories.ProductFactory(shop=shop)
     factories.ReviewFactory(shop=shop, rating=4)
     factories.ReviewFactory(shop=shop, kind=Review.Kind.PRODUCT, product=product, rating=2)
