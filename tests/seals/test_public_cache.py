@@ -17,7 +17,7 @@ SURFACES = ("", "widget.js", "seal.svg", "widget/", "feeds/product-ratings.xml")
 
 
 @pytest.fixture
-def twins(company, other_company):
+def twins(company, other_company, eager_tasks):
     """Two shops of two companies with the same slug prefix and the same kind of data."""
     shops = []
     for owner, slug in ((company, "acme"), (other_company, "acme-2")):
