@@ -8,4 +8,4 @@ class Command(JobCommand):
         "queries. Safe to run twice: a second run the same day changes nothing."
     )
     job = seals_recompute_all
-    label = "seal statuses changed or re-dated"
+    label = "seal statuses created, changed or re-dated"
