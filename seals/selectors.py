@@ -1,23 +1,31 @@
 """Reads for the public surfaces of a shop: seals, reviews, distribution, transparency (R24-R29).
 
-Every query names the shop's company (``for_company``): public pages run without a tenant
-scope, and the slug in the URL is what names the tenant.
+Every query names the shop's company: public pages run without a tenant scope, and the slug in
+the URL is what names the tenant.
+
+The certificate page, the widget and the seal read the database on every request that no cache
+answers, so their reads are hand-written statements: compiling the equivalent ORM queries costs
+more CPU than the database spends answering them (``bench``, figure "origin"). The statements are
+built from model metadata and constants; every value travels as a parameter, and the columns go
+through the converters the ORM would apply, so they run on Postgres and the embedded SQLite.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import statistics
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, F, Prefetch, Q, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
-from companies.models import Product, SealState, Shop
-from reviews.models import Review, ReviewMedia
+from companies.models import Company, Product, SealState, Shop
+from reviews.models import CompanyComment, Rating, Review, ReviewMedia
 from seals.models import SealStatus
 from seals.services import window_start
 
@@ -30,26 +38,104 @@ RATING_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("4-5", (4, 5)),
 )
 
-
-class Median(Aggregate):
-    """Postgres' continuous median; other databases use :func:`_medians_in_python`."""
-
-    function = "PERCENTILE_CONT"
-    name = "Median"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
-
-
-def _reviews(shop: Shop) -> QuerySet[Review]:
-    return Review.objects.for_company(shop.company_id).filter(shop=shop)
+_SHOP = Shop._meta.db_table
+_COMPANY = Company._meta.db_table
+_PRODUCT = Product._meta.db_table
+_STATUS = SealStatus._meta.db_table
+_REVIEW = Review._meta.db_table
+_MEDIA = ReviewMedia._meta.db_table
+_COMMENT = CompanyComment._meta.db_table
 
 
-def counted_reviews(shop: Shop, *, today: datetime.date | None = None) -> QuerySet[Review]:
-    """The reviews behind the average (R24): published, transaction-based, in the window."""
-    since = window_start(today or timezone.localdate())
-    return _reviews(shop).filter(
-        status=Review.Status.PUBLISHED, is_transaction_based=True, submitted_at__gte=since
-    )
+# --- Hand-written statements ---------------------------------------------------------------------
+
+Column = tuple[str, Field]  # (table alias, model field)
+
+
+def _columns(alias: str, model: type[Model], names: Iterable[str] | None = None) -> list[Column]:
+    """The model's concrete columns (or the named ones) under a table alias, in field order."""
+    if names is None:
+        return [(alias, f) for f in model._meta.concrete_fields]
+    return [(alias, model._meta.get_field(name)) for name in names]
+
+
+def _select(columns: Sequence[Column]) -> str:
+    return ", ".join(f'{alias}."{f.column}"' for alias, f in columns)
+
+
+@functools.cache
+def _converters(columns: tuple[Column, ...], vendor: str) -> tuple:
+    """(index, converters, expression) of each column the ORM would convert.
+
+    None on Postgres; dates, booleans and UUIDs on SQLite. They depend only on the backend
+    (``vendor``), so each statement looks them up once per process.
+    """
+    found = []
+    for index, (_alias, model_field) in enumerate(columns):
+        expression = model_field.get_col(model_field.model._meta.db_table)
+        functions = connection.ops.get_db_converters(expression)
+        functions += model_field.get_db_converters(connection)
+        if functions:
+            found.append((index, tuple(functions), expression))
+    return tuple(found)
+
+
+def _fetch(sql: str, params, columns: tuple[Column, ...]) -> list[Sequence]:
+    """The rows of ``sql``; the first ``len(columns)`` values of each converted like the ORM."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = _converters(columns, connection.vendor)
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, functions, expression in converters:
+            for convert in functions:
+                values[index] = convert(values[index], expression, connection)
+        converted.append(values)
+    return converted
+
+
+def _instance(model: type[Model], values: Sequence):
+    """A model instance from all its concrete columns; ``None`` for an outer join's empty side."""
+    if values[0] is None:
+        return None
+    return model.from_db(connection.alias, None, values)
+
+
+def _placeholders(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+# --- The shop behind a public URL ----------------------------------------------------------------
+
+_SHOP_COLUMNS = tuple(_columns("s", Shop) + _columns("c", Company) + _columns("st", SealStatus))
+_SHOP_WIDTH = len(Shop._meta.concrete_fields)
+_COMPANY_END = _SHOP_WIDTH + len(Company._meta.concrete_fields)
+# Cross-tenant by nature: the slug in a public URL names the tenant; the seal is the shop's own.
+_PUBLIC_SHOP_SQL = (
+    f"SELECT {_select(_SHOP_COLUMNS)} FROM {_SHOP} s "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"JOIN {_COMPANY} c ON c.id = s.company_id "
+    f"LEFT JOIN {_STATUS} st ON st.company_id = s.company_id AND st.shop_id = s.id "
+    "AND st.product_id IS NULL WHERE s.slug = %s"
+)
+
+
+def public_shop(slug: str) -> tuple[Shop, SealStatus | None] | None:
+    """The shop of a public URL with its company and its merchant seal status, in one query.
+
+    Every public request reads it, cached or not: the enforcement flags on the shop and its
+    company must take effect at once (R30, R31).
+    """
+    rows = _fetch(_PUBLIC_SHOP_SQL, [slug], _SHOP_COLUMNS)
+    if not rows:
+        return None
+    row = rows[0]
+    shop = _instance(Shop, row[:_SHOP_WIDTH])
+    shop.company = _instance(Company, row[_SHOP_WIDTH:_COMPANY_END])
+    return shop, _instance(SealStatus, row[_COMPANY_END:])
 
 
 # --- Seal statuses ------------------------------------------------------------------------------
@@ -72,34 +158,29 @@ def seal_status_for(*, shop: Shop) -> SealStatus | None:
     )
 
 
-def shop_seals(*, shop: Shop) -> ShopSeals:
-    """The shop's merchant seal and its products' averages in one query."""
-    rows = list(
-        SealStatus.objects.for_company(shop.company_id)
-        .filter(shop=shop)
-        .select_related("product")
-        .order_by("product__name", "id")
-    )
-    merchant = next((row for row in rows if row.product_id is None), None)
-    products = tuple(row for row in rows if row.product_id is not None and row.review_count)
-    return ShopSeals(merchant=merchant, products=products)
+_PRODUCT_SEAL_COLUMNS = tuple(_columns("st", SealStatus) + _columns("p", Product))
+_STATUS_WIDTH = len(SealStatus._meta.concrete_fields)
+_PRODUCT_SEALS_SQL = (
+    f"SELECT {_select(_PRODUCT_SEAL_COLUMNS)} FROM {_STATUS} st "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"JOIN {_PRODUCT} p ON p.id = st.product_id AND p.company_id = st.company_id "
+    "WHERE st.company_id = %s AND st.shop_id = %s AND st.review_count > 0 ORDER BY p.name, st.id"
+)
+
+
+def product_seals(*, shop: Shop) -> tuple[SealStatus, ...]:
+    """The averages of the shop's products with reviews in the window, by name, in one query."""
+    rows = _fetch(_PRODUCT_SEALS_SQL, [shop.company_id, shop.pk], _PRODUCT_SEAL_COLUMNS)
+    statuses = []
+    for row in rows:
+        status = _instance(SealStatus, row[:_STATUS_WIDTH])
+        status.product = _instance(Product, row[_STATUS_WIDTH:])
+        statuses.append(status)
+    return tuple(statuses)
 
 
 def shows_tier(shop: Shop) -> bool:
     """A withdrawn or suspended seal shows no tier anywhere (R30)."""
     return shop.seal_state == SealState.ACTIVE
-
-
-def rating_distribution(*, shop: Shop) -> list[tuple[int, int]]:
-    """(stars, count) from 5 down to 1 over the reviews behind the merchant average."""
-    counts = dict(
-        counted_reviews(shop)
-        .filter(kind=Review.Kind.MERCHANT)
-        .values_list("rating")
-        .annotate(n=Count("id"))
-        .values_list("rating", "n")
-    )
-    return [(stars, counts.get(stars, 0)) for stars in range(5, 0, -1)]
 
 
 # --- The review list ----------------------------------------------------------------------------
@@ -124,36 +205,189 @@ class ReviewFilter:
         return f"{self.stars or ''}|{self.product_id}|{int(self.with_comment)}"
 
 
-def review_list_published(*, shop: Shop, filters: ReviewFilter | None = None) -> QuerySet[Review]:
-    """Published reviews newest first, with their product and published photos."""
-    filters = filters or ReviewFilter()
-    reviews = _reviews(shop).filter(status=Review.Status.PUBLISHED)
+def _shop_params(shop: Shop) -> dict:
+    return {
+        "company": shop.company_id,
+        "shop": shop.pk,
+        "published": Review.Status.PUBLISHED,
+        "merchant": Review.Kind.MERCHANT,
+        "product": Review.Kind.PRODUCT,
+        "transaction_based": True,
+    }
+
+
+def _listed(filters: ReviewFilter) -> tuple[str, dict]:
+    """The condition on ``r`` for the public list: published, the shop's or one product's.
+
+    A product is named by the shop's own product id (a subquery, not a join: the aggregate
+    beside it counts every review of the shop).
+    """
+    sql = "r.status = %(published)s"
+    params = {}
     if filters.product_id:
-        reviews = reviews.filter(kind=Review.Kind.PRODUCT, product__product_id=filters.product_id)
+        sql += (
+            f" AND r.kind = %(product)s AND r.product_id IN (SELECT p.id FROM {_PRODUCT} p "  # noqa: S608 (names from model metadata)  # nosec B608
+            "WHERE p.company_id = %(company)s AND p.shop_id = %(shop)s "
+            "AND p.product_id = %(product_id)s)"
+        )
+        params["product_id"] = filters.product_id
     else:
-        reviews = reviews.filter(kind=Review.Kind.MERCHANT)
+        sql += " AND r.kind = %(merchant)s"
     if filters.stars:
-        reviews = reviews.filter(rating=filters.stars)
+        sql += " AND r.rating = %(stars)s"
+        params["stars"] = filters.stars
     if filters.with_comment:
-        reviews = reviews.exclude(comment="")
-    media = ReviewMedia.objects.for_company(shop.company_id).filter(
-        status=ReviewMedia.Status.PUBLISHED, kind=ReviewMedia.Kind.PHOTO
+        sql += " AND r.comment <> ''"
+    return sql, params
+
+
+@dataclass(frozen=True)
+class PublicComment:
+    status: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PublicProduct:
+    name: str
+
+
+@dataclass(frozen=True)
+class PublicReview:
+    """A published review as the public list shows it; private fields are never read (R16)."""
+
+    pk: int
+    public_id: uuid.UUID
+    kind: str
+    is_transaction_based: bool
+    rating: int
+    comment: str
+    display_name: str
+    version: int
+    submitted_at: datetime.datetime
+    product: PublicProduct | None
+    company_comment: PublicComment | None  # the company's reply (R22), whatever its status
+    photos: tuple[ReviewMedia, ...]  # published photos, oldest first
+
+    def get_rating_display(self) -> str:
+        return Rating(self.rating).label
+
+
+_PAGE_COLUMNS = tuple(
+    _columns(
+        "r",
+        Review,
+        ("id", "public_id", "kind", "is_transaction_based", "rating", "comment", "display_name"),
     )
-    return (
-        # The company's reply rides along in the same query (R22): no extra query per review.
-        reviews.select_related("product", "company_comment")
-        .prefetch_related(Prefetch("media", queryset=media.order_by("id"), to_attr="photos"))
-        .order_by("-submitted_at", "-id")
+    + _columns("r", Review, ("version", "submitted_at"))
+)
+# The page is chosen first; only its rows then look up their product, reply and photos, each
+# by its unique key, whatever the planner expects of the shop's number of reviews.
+_LIST_SQL = (
+    f"SELECT {_select(_PAGE_COLUMNS)}, "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"(SELECT p.name FROM {_PRODUCT} p WHERE p.id = r.product_id AND p.company_id = r.company_id), "
+    f"(SELECT cc.status FROM {_COMMENT} cc WHERE cc.review_id = r.id "
+    "AND cc.company_id = r.company_id), "
+    f"(SELECT cc.text FROM {_COMMENT} cc WHERE cc.review_id = r.id "
+    "AND cc.company_id = r.company_id), "
+    f"EXISTS (SELECT 1 FROM {_MEDIA} m WHERE m.review_id = r.id AND m.company_id = r.company_id "
+    "AND m.status = %(photo_published)s AND m.kind = %(photo)s) "
+    f"FROM (SELECT {_select(_PAGE_COLUMNS)}, r.company_id, r.product_id FROM {_REVIEW} r "
+    "WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s AND {listed} "
+    "ORDER BY r.submitted_at DESC, r.id DESC LIMIT %(limit)s OFFSET %(offset)s) r "
+    "ORDER BY r.submitted_at DESC, r.id DESC"
+)
+_PHOTO_COLUMNS = tuple(_columns("m", ReviewMedia, ("id", "review_id", "file", "width", "height")))
+_PHOTO_NAMES = [f.attname for _alias, f in _PHOTO_COLUMNS]
+_PHOTOS_SQL = (
+    f"SELECT {_select(_PHOTO_COLUMNS)} FROM {_MEDIA} m WHERE m.company_id = %s "  # noqa: S608 (names from model metadata)  # nosec B608
+    "AND m.status = %s AND m.kind = %s AND m.review_id IN ({ids}) ORDER BY m.id"
+)
+
+
+def _photos(shop: Shop, review_ids: list[int]) -> dict[int, list[ReviewMedia]]:
+    """Published photos of these reviews, by review; no query when none has one."""
+    found: dict[int, list[ReviewMedia]] = {}
+    if not review_ids:
+        return found
+    sql = _PHOTOS_SQL.format(ids=_placeholders(review_ids))
+    params = [
+        shop.company_id,
+        ReviewMedia.Status.PUBLISHED,
+        ReviewMedia.Kind.PHOTO,
+        *review_ids,
+    ]
+    for row in _fetch(sql, params, _PHOTO_COLUMNS):
+        photo = ReviewMedia.from_db(connection.alias, _PHOTO_NAMES, row)
+        found.setdefault(photo.review_id, []).append(photo)
+    return found
+
+
+def _public_review(row: list, photos: dict[int, list[ReviewMedia]]) -> PublicReview:
+    (pk, public_id, kind, transaction_based, rating, comment, name, version, submitted_at) = row[:9]
+    product_name, reply_status, reply_text = row[9:12]
+    return PublicReview(
+        pk=pk,
+        public_id=public_id,
+        kind=kind,
+        is_transaction_based=bool(transaction_based),
+        rating=rating,
+        comment=comment,
+        display_name=name,
+        version=version,
+        submitted_at=submitted_at,
+        product=PublicProduct(product_name) if product_name is not None else None,
+        company_comment=PublicComment(reply_status, reply_text) if reply_status else None,
+        photos=tuple(photos.get(pk, ())),
     )
 
 
-def review_page(*, shop: Shop, filters: ReviewFilter, number) -> Page:
-    """One page of the list: a count and a slice, whatever the page size."""
-    paginator = Paginator(review_list_published(shop=shop, filters=filters), REVIEWS_PER_PAGE)
-    return paginator.get_page(number)
+def review_list_published(
+    *, shop: Shop, filters: ReviewFilter, offset: int, limit: int
+) -> list[PublicReview]:
+    """Published reviews newest first, with product name, company reply and published photos:
+    one query for the rows, one more only if one of them has a photo."""
+    listed, listed_params = _listed(filters)
+    params = {
+        **_shop_params(shop),
+        **listed_params,
+        "photo_published": ReviewMedia.Status.PUBLISHED,
+        "photo": ReviewMedia.Kind.PHOTO,
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = _fetch(_LIST_SQL.replace("{listed}", listed), params, _PAGE_COLUMNS)
+    photos = _photos(shop, [row[0] for row in rows if row[-1]])
+    return [_public_review(row, photos) for row in rows]
 
 
-# --- Transparency (Omnibus directive, R17) ------------------------------------------------------
+class _PublishedList:
+    """The public list as the paginator sees it: a known length, one query per slice."""
+
+    def __init__(self, *, shop: Shop, filters: ReviewFilter, length: int):
+        self.shop, self.filters, self.length = shop, filters, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: slice) -> list[PublicReview]:
+        if not isinstance(index, slice):
+            raise TypeError("the public list is read a page at a time")
+        start, stop, _step = index.indices(self.length)
+        if stop <= start:
+            return []
+        return review_list_published(
+            shop=self.shop, filters=self.filters, offset=start, limit=stop - start
+        )
+
+
+def review_page(*, shop: Shop, filters: ReviewFilter, number, count: int) -> Page:
+    """One page of the list; ``count`` (all pages) comes from :func:`review_numbers`."""
+    published = _PublishedList(shop=shop, filters=filters, length=count)
+    return Paginator(published, REVIEWS_PER_PAGE).get_page(number)
+
+
+# --- Distribution and transparency (Omnibus directive, R17, R27) --------------------------------
 
 
 @dataclass(frozen=True)
@@ -172,8 +406,48 @@ class Transparency:
         return 100 * self.published // self.submitted
 
 
-def _band(rating_field: str, ratings: Iterable[int]) -> Q:
-    return Q(**{f"{rating_field}__in": tuple(ratings)})
+@dataclass(frozen=True)
+class ReviewNumbers:
+    listed: int  # reviews in the public list with the visitor's filters, all pages
+    distribution: list[tuple[int, int]]  # (stars, count) from 5 down to 1 (R27)
+    transparency: Transparency
+
+
+_WINDOW = "r.submitted_at >= %(since)s"
+_COUNTED = (
+    f"r.status = %(published)s AND r.is_transaction_based = %(transaction_based)s AND {_WINDOW}"
+)
+_NUMBERS = (
+    # The reviews behind the merchant average (R24), by stars.
+    *(
+        f"COUNT(*) FILTER (WHERE {_COUNTED} AND r.kind = %(merchant)s AND r.rating = {stars})"
+        for stars in range(5, 0, -1)
+    ),
+    # What happened to the reviews submitted in the last 12 months.
+    f"COUNT(*) FILTER (WHERE {_WINDOW})",
+    f"COUNT(*) FILTER (WHERE {_WINDOW} AND r.status = %(published)s)",
+    f"COUNT(*) FILTER (WHERE {_WINDOW} AND r.status IN (%(pending)s, %(held)s))",
+    f"COUNT(*) FILTER (WHERE {_WINDOW} AND r.status = %(unpublished)s)",
+    f"COUNT(*) FILTER (WHERE {_WINDOW} AND r.status = %(deleted)s)",
+)
+_MEDIANS = tuple(
+    "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY r.published_at - r.submitted_at) "
+    f"FILTER (WHERE {_WINDOW} AND r.status = %(published)s AND r.published_at IS NOT NULL "
+    f"AND r.rating IN ({', '.join(str(s) for s in stars)}))"
+    for _band, stars in RATING_BANDS
+)
+
+
+def _numbers_sql(listed: str, *, medians: bool) -> str:
+    parts = [f"COUNT(*) FILTER (WHERE {listed})", *_NUMBERS, *(_MEDIANS if medians else ())]
+    return (
+        f"SELECT {', '.join(parts)} FROM {_REVIEW} r "  # noqa: S608 (names from model metadata)  # nosec B608
+        "WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s"
+    )
+
+
+def _reviews(shop: Shop) -> QuerySet[Review]:
+    return Review.objects.for_company(shop.company_id).filter(shop=shop)
 
 
 def _medians_in_python(reviews: QuerySet[Review]) -> dict[str, datetime.timedelta | None]:
@@ -187,36 +461,43 @@ def _medians_in_python(reviews: QuerySet[Review]) -> dict[str, datetime.timedelt
     return {band: statistics.median(values) if values else None for band, values in delays.items()}
 
 
-def transparency(*, shop: Shop) -> Transparency:
-    """What happened to the reviews submitted in the last 12 months, in one query (Postgres)."""
+def review_numbers(*, shop: Shop, filters: ReviewFilter) -> ReviewNumbers:
+    """The list's length, the star distribution and the transparency numbers in one query.
+
+    One pass over the shop's reviews instead of three. Postgres computes the medians in the same
+    statement; other databases read the delays once more and take them in Python.
+    """
     since = window_start(timezone.localdate())
-    reviews = _reviews(shop).filter(submitted_at__gte=since)
-    published = Q(status=Review.Status.PUBLISHED)
-    aggregates = {
-        "submitted": Count("id"),
-        "published": Count("id", filter=published),
-        "waiting": Count("id", filter=Q(status__in=[Review.Status.PENDING, Review.Status.HELD])),
-        "unpublished": Count("id", filter=Q(status=Review.Status.UNPUBLISHED)),
-        "deleted": Count("id", filter=Q(status=Review.Status.DELETED)),
-    }
     in_sql = connection.vendor == "postgresql"
+    listed, listed_params = _listed(filters)
+    params = {
+        **_shop_params(shop),
+        **listed_params,
+        "since": connection.ops.adapt_datetimefield_value(since),
+        "pending": Review.Status.PENDING,
+        "held": Review.Status.HELD,
+        "unpublished": Review.Status.UNPUBLISHED,
+        "deleted": Review.Status.DELETED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_numbers_sql(listed, medians=in_sql), params)
+        row = cursor.fetchone()
+    count, distribution, window, delays = row[0], row[1:6], row[6:11], row[11:]
     if in_sql:
-        delay = F("published_at") - F("submitted_at")
-        for band, stars in RATING_BANDS:
-            band_filter = published & Q(published_at__isnull=False) & _band("rating", stars)
-            aggregates[f"median_{band}"] = Median(delay, filter=band_filter)
-    values = reviews.aggregate(**aggregates)
-    medians = (
-        {band: values[f"median_{band}"] for band, _ in RATING_BANDS}
-        if in_sql
-        else _medians_in_python(reviews)
-    )
-    return Transparency(
-        submitted=values["submitted"],
-        published=values["published"],
-        waiting=values["waiting"],
-        removed={"unpublished": values["unpublished"], "deleted": values["deleted"]},
-        median_delay=medians,
+        medians = {band: delay for (band, _stars), delay in zip(RATING_BANDS, delays, strict=True)}
+    else:
+        medians = _medians_in_python(_reviews(shop).filter(submitted_at__gte=since))
+    submitted, published, waiting, unpublished, deleted = window
+    return ReviewNumbers(
+        listed=count,
+        distribution=list(zip(range(5, 0, -1), distribution, strict=True)),
+        transparency=Transparency(
+            submitted=submitted,
+            published=published,
+            waiting=waiting,
+            removed={"unpublished": unpublished, "deleted": deleted},
+            median_delay=medians,
+        ),
     )
 
 
@@ -237,18 +518,36 @@ def widget_product(*, shop: Shop, product_id: str) -> tuple[Product | None, Seal
     return product, status
 
 
-def widget_reviews(*, shop: Shop, product: Product | None = None) -> list[Review]:
+@dataclass(frozen=True)
+class WidgetReview:
+    rating: int
+    comment: str
+    submitted_at: datetime.datetime
+
+
+_SAMPLE_COLUMNS = tuple(_columns("r", Review, ("rating", "comment", "submitted_at")))
+_SAMPLE_SQL = (
+    f"SELECT {_select(_SAMPLE_COLUMNS)} FROM {_REVIEW} r "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s AND {_COUNTED} "
+    "AND r.comment <> '' AND {subject} ORDER BY RANDOM() LIMIT %(sample)s"
+)
+
+
+def widget_reviews(*, shop: Shop, product: Product | None = None) -> list[WidgetReview]:
     """A random handful of counted reviews with a comment; the browser shows one (R28).
 
-    Only transaction-based reviews (R14); the stars play no part in the choice (R17).
+    Only transaction-based reviews in the window (R14, R24); the stars play no part in the
+    choice (R17).
     """
-    reviews = counted_reviews(shop).exclude(comment="")
+    params = {
+        **_shop_params(shop),
+        "since": connection.ops.adapt_datetimefield_value(window_start(timezone.localdate())),
+        "sample": WIDGET_SAMPLE,
+    }
     if product is None:
-        reviews = reviews.filter(kind=Review.Kind.MERCHANT)
+        subject = "r.kind = %(merchant)s"
     else:
-        reviews = reviews.filter(kind=Review.Kind.PRODUCT, product=product)
-    return list(
-        reviews.order_by("?").only("rating", "comment", "display_name", "submitted_at")[
-            :WIDGET_SAMPLE
-        ]
-    )
+        subject = "r.kind = %(product)s AND r.product_id = %(product_pk)s"
+        params["product_pk"] = product.pk
+    rows = _fetch(_SAMPLE_SQL.replace("{subject}", subject), params, _SAMPLE_COLUMNS)
+    return [WidgetReview(*row) for row in rows]

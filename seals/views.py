@@ -1,9 +1,9 @@
 """Public surfaces of a shop: certificate page, widget, seal image and feed (R27-R31).
 
-Each view reads the shop by its slug (one query, with its company: the enforcement flags are
-read on every request), answers a neutral "not available" if the shop is switched off (R30,
-R31), and otherwise serves cached bytes (``seals.public_cache``) with an ETag. None of them
-reads the session or sets a cookie (AU-8).
+Each view reads the shop by its slug (one query, with its company and its merchant seal status:
+the enforcement flags are read on every request), answers a neutral "not available" if the shop
+is switched off (R30, R31), and otherwise serves cached bytes (``seals.public_cache``) with an
+ETag. None of them reads the session or sets a cookie (AU-8).
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from __future__ import annotations
 from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import trans_real
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from companies.models import Shop
-from companies.selectors import shop_by_slug
 from seals import feeds, seal_image, selectors, widget
 from seals.certificate import certificate_context
+from seals.models import SealStatus
 from seals.public_cache import cached_response
 
 PAGE_MAX_AGE = 60  # the certificate page may lag a review by a minute in shared caches
@@ -29,11 +28,12 @@ SEAL_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
-def _shop(slug: str) -> Shop:
-    shop = shop_by_slug(slug)
-    if shop is None:
+def _shop(slug: str) -> tuple[Shop, SealStatus | None]:
+    """The shop with its company and its merchant seal status, or 404."""
+    found = selectors.public_shop(slug)
+    if found is None:
         raise Http404("No such shop.")
-    return shop
+    return found
 
 
 def public_language(request: HttpRequest) -> str:
@@ -78,7 +78,7 @@ def _not_available(request: HttpRequest, language: str, *, status: int = 410) ->
 
 @require_safe
 def certificate(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop, seal = _shop(slug)
     language = public_language(request)
     if not shop.is_public:
         return _not_available(request, language)
@@ -87,7 +87,9 @@ def certificate(request: HttpRequest, slug: str) -> HttpResponse:
 
     def render_page() -> HttpResponse:
         with translation.override(language):
-            context = certificate_context(shop=shop, filters=filters, page_number=page_number)
+            context = certificate_context(
+                shop=shop, seal=seal, filters=filters, page_number=page_number
+            )
             context["language"] = language
             return render(request, "public/certificate.html", context)
 
@@ -114,7 +116,7 @@ def _widget_request(request: HttpRequest) -> tuple[str, str]:
 def widget_js(request: HttpRequest, slug: str) -> HttpResponse:
     """The script: the same bytes for every visitor, whatever their cookies or language; the
     language comes from ``?lang=``, the container's ``data-lang`` or the host page."""
-    shop = _shop(slug)
+    shop, seal = _shop(slug)
     language, product_id = _widget_request(request)
     if not shop.is_public:
         data = widget.not_available_data(shop=shop, language=language, product_id=product_id)
@@ -122,7 +124,7 @@ def widget_js(request: HttpRequest, slug: str) -> HttpResponse:
         return _embeddable(_headers(response, max_age=None))
 
     def render_script() -> HttpResponse:
-        data = widget.widget_data(shop=shop, product_id=product_id, language=language)
+        data = widget.widget_data(shop=shop, seal=seal, product_id=product_id, language=language)
         return HttpResponse(widget.script(data), content_type=JAVASCRIPT)
 
     response = cached_response(
@@ -148,7 +150,7 @@ _FRAME_CSP = {
 @csp_replace(_FRAME_CSP)
 def widget_frame(request: HttpRequest, slug: str) -> HttpResponse:
     """The widget as a page for an ``<iframe>``: the same script, served from our origin."""
-    shop = _shop(slug)
+    shop, _seal = _shop(slug)
     language = public_language(request)
     _, product_id = _widget_request(request)
 
@@ -180,13 +182,12 @@ def widget_frame(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def seal_svg(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop, seal = _shop(slug)
     language = public_language(request)
 
     def render_svg(available: bool) -> HttpResponse:
         with translation.override(language):
-            context = seal_image.context(shop=shop, available=available)
-            body = render_to_string("public/seal.svg", context)
+            body = seal_image.render(shop=shop, status=seal, available=available)
         return HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
 
     if not shop.is_public:
@@ -211,7 +212,7 @@ def seal_svg(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def product_ratings_feed(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop, _seal = _shop(slug)
     if not shop.is_public:
         return _not_available(request, public_language(request))
     response = cached_response(

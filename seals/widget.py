@@ -25,10 +25,11 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from companies.models import Shop
 from seals import selectors
+from seals.models import SealStatus
 from seals.text import json_for_script, shorten
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -78,22 +79,31 @@ def _strings() -> dict[str, str]:
     return strings
 
 
+_TIER_LABELS = {
+    "standard": gettext_lazy("Standard seal"),
+    "bronze": gettext_lazy("Bronze seal"),
+    "silver": gettext_lazy("Silver seal"),
+    "gold": gettext_lazy("Gold seal"),
+}
+_TIER_SHORT_LABELS = {
+    "standard": pgettext_lazy("seal tier", "Standard"),
+    "bronze": pgettext_lazy("seal tier", "Bronze"),
+    "silver": pgettext_lazy("seal tier", "Silver"),
+    "gold": pgettext_lazy("seal tier", "Gold"),
+}
+
+
 def tier_labels() -> dict[str, str]:
-    return {
-        "standard": gettext("Standard seal"),
-        "bronze": gettext("Bronze seal"),
-        "silver": gettext("Silver seal"),
-        "gold": gettext("Gold seal"),
-    }
+    return {tier: str(label) for tier, label in _TIER_LABELS.items()}
+
+
+def tier_label(tier: str) -> str:
+    """One tier's label in the active language (one lookup, not four)."""
+    return str(_TIER_LABELS[tier])
 
 
 def tier_short_label(tier: str) -> str:
-    return {
-        "standard": pgettext("seal tier", "Standard"),
-        "bronze": pgettext("seal tier", "Bronze"),
-        "silver": pgettext("seal tier", "Silver"),
-        "gold": pgettext("seal tier", "Gold"),
-    }[tier]
+    return str(_TIER_SHORT_LABELS[tier])
 
 
 def strings_by_language() -> dict[str, dict[str, str]]:
@@ -114,25 +124,29 @@ def as_of(date) -> str:
 
 
 def _base(shop: Shop, *, product_id: str, language: str) -> dict:
+    """The per-shop part every script carries; :func:`script` adds the constant part."""
     return {
         "slug": shop.slug,
         "product_id": product_id,
         "lang": language or None,
         "url": certificate_url(shop),
-        "css": css(),
-        "strings": strings_by_language(),
     }
 
 
-def widget_data(*, shop: Shop, product_id: str = "", language: str = "") -> dict:
-    """Everything the widget shows, for the merchant seal or one product's stars."""
+def widget_data(
+    *, shop: Shop, seal: SealStatus | None, product_id: str = "", language: str = ""
+) -> dict:
+    """Everything the widget shows, for the merchant seal or one product's stars.
+
+    ``seal`` is the shop's merchant status, read with the shop.
+    """
     data = _base(shop, product_id=product_id, language=language)
     product = None
     if product_id:
         product, status = selectors.widget_product(shop=shop, product_id=product_id)
         tier = None  # the seal is the shop's; a product shows its stars (R13)
     else:
-        status = selectors.seal_status_for(shop=shop)
+        status = seal
         tier = status.tier if status and selectors.shows_tier(shop) else None
     counted = status is not None and status.review_count > 0
     reviews = []
@@ -165,5 +179,17 @@ def not_available_data(*, shop: Shop, language: str = "", product_id: str = "") 
     return data
 
 
+@cache
+def _constant_members() -> dict[str, str]:
+    """The stylesheet and the strings of every language, as JSON: the same for every shop, so
+    serialised once per process."""
+    return {"css": json_for_script(css()), "strings": json_for_script(strings_by_language())}
+
+
 def script(data: dict) -> str:
-    return f"{code()}({json_for_script(data)});\n"
+    """``widget.js``: the code applied to ``data`` plus the constant members, as one JSON object
+    with sorted keys (the bytes ``json_for_script`` gives for the whole object)."""
+    members = {key: json_for_script(value) for key, value in data.items()}
+    members.update(_constant_members())
+    body = ",".join(f"{json_for_script(key)}:{members[key]}" for key in sorted(members))
+    return f"{code()}({{{body}}});\n"

@@ -217,7 +217,8 @@ def test_it_escapes_hostile_review_text_in_html_and_json_ld(client, shop):
 
 
 def test_it_costs_the_same_queries_whatever_the_page_size(client, shop, monkeypatch):
-    """STYLE 10: seven queries rendered, one when cached, for 5 or 25 reviews a page."""
+    """STYLE 10: four queries rendered (a fifth for photos), one when cached, for 5 or 25
+    reviews a page."""
     product = factories.ProductFactory(shop=shop)
     make_reviews(shop, [5, 4, 3] * 10)
     make_reviews(shop, [4] * 5, kind=Review.Kind.PRODUCT, product=product)
@@ -229,13 +230,42 @@ def test_it_costs_the_same_queries_whatever_the_page_size(client, shop, monkeypa
         with CaptureQueriesContext(connection) as rendered:
             assert _page(client, shop).status_code == 200
         counts.append(len(rendered))
-    # 1 shop by slug (with its company) · 2 seal statuses of the shop and its products ·
-    # 3 paginator count · 4 the page of reviews with their products · 5 their published photos ·
-    # 6 the star distribution · 7 the transparency aggregate (medians included).
-    assert counts == [7, 7]
+    # 1 shop by slug with its company and its merchant seal · 2 the products' seals ·
+    # 3 one aggregate: the list's count, the star distribution and the transparency numbers
+    # (medians included) · 4 the page of reviews with product names and company replies.
+    assert counts == [4, 4]
     with CaptureQueriesContext(connection) as cached:
         assert _page(client, shop).status_code == 200
     assert len(cached) == 1  # the shop by slug: its enforcement flags are read every time
+    newest = _reviews_on_page(shop)[0]
+    factories.ReviewMediaFactory(shop=shop, review=newest, status="published")
+    announce(shop)
+    with CaptureQueriesContext(connection) as with_photo:
+        assert _page(client, shop).status_code == 200
+    assert len(with_photo) == 5  # 5 the published photos of the reviews on the page
+
+
+def _reviews_on_page(shop) -> list[Review]:
+    return list(
+        Review.objects.for_company(shop.company)
+        .filter(shop=shop, kind=Review.Kind.MERCHANT)
+        .order_by("-submitted_at", "-id")[: selectors.REVIEWS_PER_PAGE]
+    )
+
+
+def test_it_shows_published_photos_only(client, shop, other_shop):
+    """R18, 004 §2.2: a review's published photos with their size; a photo still being checked,
+    a rejected one or a video is not shown, nor another company's photo."""
+    (review,) = make_reviews(shop, [5], comment="See the parcel.")
+    shown = factories.ReviewMediaFactory(shop=shop, review=review, status="published")
+    for status, kind in (("pending", "photo"), ("rejected", "photo"), ("published", "video")):
+        factories.ReviewMediaFactory(shop=shop, review=review, status=status, kind=kind)
+    factories.ReviewMediaFactory(shop=other_shop, status="published")
+    body = _page(client, shop).text
+    photos = re.findall(r'<img src="([^"]+)" alt="Photo from the reviewer"[^>]*>', body)
+    assert photos == [shown.file.url]
+    assert f'<img src="{shown.file.url}" alt="Photo from the reviewer" loading="lazy" ' in body
+    assert 'width="40" height="30">' in body
 
 
 def _stub(request, *args, **kwargs):

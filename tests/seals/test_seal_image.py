@@ -121,9 +121,10 @@ def test_it_speaks_the_browsers_language(client, gold_shop):
 
 
 def test_it_answers_304_and_costs_one_query_when_cached(client, gold_shop):
+    """LO-2: one query rendered or cached: the shop row carries its seal."""
     with CaptureQueriesContext(connection) as rendered:
         etag = _seal(client, gold_shop)["ETag"]
-    assert len(rendered) == 2  # 1 shop by slug with its company · 2 the seal status
+    assert len(rendered) == 1  # the shop by slug with its company and its merchant seal
     with CaptureQueriesContext(connection) as cached:
         again = _seal(client, gold_shop, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304

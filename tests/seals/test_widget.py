@@ -51,6 +51,16 @@ def test_it_carries_the_seal_the_average_and_random_counted_ratings(client, shop
     assert data["strings"]["en"]["tier_gold"] == "Gold seal"
 
 
+def test_it_samples_only_reviews_of_the_last_twelve_months(client, shop):
+    """R24, R28: the rating shown is one of those behind the average, never an older one."""
+    make_reviews(shop, [5] * 3, comment="Recent and counted.")
+    make_reviews(shop, [1] * 30, days_ago=400, comment="Older than the window.")
+    seal_recompute(shop_id=shop.pk)
+    data = widget_data(_script(client, shop))
+    assert {review["comment"] for review in data["reviews"]} == {"Recent and counted."}
+    assert len(data["reviews"]) == 3
+
+
 def test_it_shows_a_products_stars_by_product_id(client, gold_shop):
     """The product variant: that product's average and reviews, no shop seal."""
     tent = factories.ProductFactory(shop=gold_shop, name="Dome Tent", product_id="TENT 2/x")
@@ -86,11 +96,11 @@ def test_it_keeps_hostile_text_as_json_data(client, shop):
 
 
 def test_it_costs_one_query_when_cached(client, gold_shop):
-    """LO-2: the shop lookup (enforcement flags) and a cache hit; three queries to render."""
+    """LO-2: the shop lookup (enforcement flags) and a cache hit; two queries to render."""
     with CaptureQueriesContext(connection) as rendered:
         _script(client, gold_shop)
-    # 1 shop by slug with its company · 2 the seal status · 3 the random sample of reviews.
-    assert len(rendered) == 3
+    # 1 shop by slug with its company and its merchant seal · 2 the random sample of reviews.
+    assert len(rendered) == 2
     with CaptureQueriesContext(connection) as cached:
         _script(client, gold_shop)
     assert len(cached) == 1  # the shop by slug
