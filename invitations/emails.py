@@ -31,8 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from companies.models import Shop
 from invitations import tokens
 from invitations.models import EmailTemplate, Invitation, email_digest
-from privacy.models import RetentionSettings
-from privacy.selectors import retention_days
+from privacy.selectors import retention_days, retention_days_for
 from privacy.tokens import erasure_url
 
 logger = logging.getLogger(__name__)
@@ -187,18 +186,17 @@ class BatchLookups:
         # Deliberately cross-tenant: a batch holds several companies' invitations; every row is
         # looked up again by its own company and shop (``override``, ``retention_days``).
         overrides = EmailTemplate.objects.unscoped().filter(shop_id__in=shop_ids)
-        retention = RetentionSettings.objects.unscoped().filter(company_id__in=company_ids)
         return cls(
             overrides={(t.company_id, t.shop_id, t.kind, t.locale): t for t in overrides},
-            retention=dict(retention.values_list("company_id", "invitation_retention_days")),
+            retention=retention_days_for(company_ids=company_ids),
         )
 
     def override(self, invitation: Invitation, *, kind: str, locale: str) -> EmailTemplate | None:
         return self.overrides.get((invitation.company_id, invitation.shop_id, kind, locale))
 
     def retention_days(self, company_id: int) -> int:
-        # The same answer as privacy.selectors.retention_days, from the batch's one read.
-        return self.retention.get(company_id) or settings.PERSONAL_DATA_RETENTION_DAYS
+        """The period of a company of the batch, from the batch's one read."""
+        return self.retention[company_id]
 
 
 def render_email(

@@ -3,8 +3,8 @@ connection per batch, and per email the same guarantees as one email at a time.
 
 TESTPLAN ID-4 (retries, bounces, duplicates), FA-1/FA-2 (a dead run's claims), FA-3 (the broker
 down while retries are queued), FA-6 (a hung SMTP server), R6 (suppression), R7 (reminders),
-R43 (logs). The sink below is a real SMTP server that also notes the client connection of every
-command, so "one connection" is counted, not assumed.
+R43 (logs). The sink (``CountingSink``, tests/live/sink.py) is a real SMTP server that also notes
+the client connection of every recipient, so "one connection" is counted, not assumed.
 """
 
 from __future__ import annotations
@@ -28,50 +28,17 @@ from ekomi.celery import app as celery_app
 from invitations import emails, sending
 from invitations.emails import message_id_for
 from invitations.models import Invitation, InvitationEmail, Suppression, email_digest
-from invitations.sending import invitations_send_due
+from invitations.sending import invitations_send_due, sweep
 from invitations.tasks import send_invitation_email, send_invitation_emails
+from privacy.selectors import retention_days_for
+from privacy.services import retention_settings_save
 from tests import factories
 from tests.live.broker import publishing_to
-from tests.live.sink import SinkHandler, SmtpSink, _Controller
+from tests.live.sink import CountingHandler, CountingSink
 
 pytestmark = pytest.mark.django_db
 
 OWNER_KEY = "ekomi:live-stack:owner"  # the marker tests/live and bench use to claim a database
-
-
-class CountingHandler(SinkHandler):
-    """The test sink, also noting the client connection (address, port) of every RCPT and
-    refusing chosen addresses only."""
-
-    def reset(self) -> None:
-        super().reset()
-        with self._lock:
-            self.peers: list[tuple[str, int]] = []
-            self._refused_addresses: dict[str, str] = {}
-
-    def refuse_address(self, address: str, reply: str) -> None:
-        with self._lock:
-            self._refused_addresses[address] = reply
-
-    def connections(self) -> int:
-        with self._lock:
-            return len(set(self.peers))
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        with self._lock:
-            self.peers.append(session.peer)
-            answer = self._refused_addresses.get(address)
-            if answer:
-                self.rcpt_refusals += 1
-        if answer:
-            return answer
-        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
-
-
-class CountingSink(SmtpSink):
-    def __init__(self) -> None:
-        self.handler = CountingHandler()
-        self._controller = _Controller(self.handler)
 
 
 def use_sink(settings, port: int) -> None:
@@ -185,7 +152,7 @@ def test_it_queues_one_task_and_opens_one_connection_per_batch(
     shop, sink, eager_tasks, monkeypatch, django_capture_on_commit_callbacks
 ):
     """ID-4: the sweep splits what it claimed into tasks of SEND_BATCH_SIZE ids."""
-    monkeypatch.setattr(sending, "SEND_BATCH_SIZE", 2)
+    monkeypatch.setattr(sweep, "SEND_BATCH_SIZE", 2)  # read where the sweep queues
     invitations = [due(shop, 10 - n) for n in range(5)]
     with django_capture_on_commit_callbacks(execute=True):
         assert invitations_send_due() == 5
@@ -212,6 +179,28 @@ def test_it_costs_one_statement_per_email(shop, sink):
     # suppressions; the shops' overrides; the companies' retention; synchronous_commit off and
     # reset; the invitations' stamp in a transaction; the unlock. Per email: its record's stamp.
     assert two == 13 + 4 + 2
+
+
+def test_it_states_each_companys_retention_period_in_a_batch(
+    company, other_company, shop, other_shop, sink, settings
+):
+    """R11: in a batch of two companies' invitations each email states its own company's
+    retention period (set on the Data page, else the platform default), as the same email
+    rendered on its own does."""
+    settings.PERSONAL_DATA_RETENTION_DAYS = 21
+    retention_settings_save(company=company, days=9)
+    ours, theirs = claimed(shop), claimed(other_shop)
+    assert retention_days_for(company_ids=[company.pk, other_company.pk]) == {
+        company.pk: 9,
+        other_company.pk: 21,
+    }
+
+    assert send_batch(ours, theirs) == {"sent": 2}
+    texts = {m.rcpt_tos: m.message.get_body(("plain",)).get_content() for m in sink.messages()}
+    for invitation, days in ((ours, 9), (theirs, 21)):
+        stated = f"no later than {days} days after the link expires"
+        assert stated in texts[(invitation.email,)]
+        assert stated in emails.invitation_message(invitation, kind="invitation").body
 
 
 # --- Failures in the middle of a batch ---------------------------------------------------------

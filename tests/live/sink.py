@@ -2,6 +2,8 @@
 
 Used in-process (tests/invitations) and by the live stack (tests/live). aiosmtpd runs its event
 loop in a thread; the handler's state is guarded by a lock because tests read it meanwhile.
+``CountingSink`` also notes the client connection of every recipient, so "one SMTP connection
+per batch" is counted, not assumed.
 """
 
 from __future__ import annotations
@@ -126,6 +128,35 @@ class SinkHandler:
         raise AssertionError(f"the sink got {len(self.messages())} messages, expected {count}")
 
 
+class CountingHandler(SinkHandler):
+    """The test sink, also noting the client connection (address, port) of every RCPT and
+    refusing chosen addresses only."""
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self.peers: list[tuple[str, int]] = []
+            self._refused_addresses: dict[str, str] = {}
+
+    def refuse_address(self, address: str, reply: str) -> None:
+        with self._lock:
+            self._refused_addresses[address] = reply
+
+    def connections(self) -> int:
+        with self._lock:
+            return len(set(self.peers))
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        with self._lock:
+            self.peers.append(session.peer)
+            answer = self._refused_addresses.get(address)
+            if answer:
+                self.rcpt_refusals += 1
+        if answer:
+            return answer
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
 class _Controller(Controller):
     """aiosmtpd's controller on a port the kernel picks, so parallel runs never collide."""
 
@@ -141,8 +172,10 @@ class _Controller(Controller):
 
 
 class SmtpSink:
+    handler_class: type[SinkHandler] = SinkHandler
+
     def __init__(self) -> None:
-        self.handler = SinkHandler()
+        self.handler = self.handler_class()
         self._controller = _Controller(self.handler)
 
     @property
@@ -156,3 +189,9 @@ class SmtpSink:
     def stop(self) -> None:
         self.handler.reset()  # releases a stalled DATA
         self._controller.stop()
+
+
+class CountingSink(SmtpSink):
+    """The sink with a ``CountingHandler``: it counts client connections."""
+
+    handler_class = CountingHandler

@@ -20,8 +20,8 @@ from invitations.models import Invitation, InvitationEmail, Suppression
 from invitations.sending import invitations_send_due
 from invitations.tasks import send_invitation_email, send_invitation_emails
 from tests import factories
-from tests.invitations.test_sending_batch import CountingSink
 from tests.live.broker import publishing_to
+from tests.live.sink import CountingSink
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
