@@ -346,7 +346,7 @@ def _shops_with_reviews(count: int) -> None:
 
 @pytest.mark.django_db
 def test_it_sweeps_every_shop_in_a_fixed_number_of_queries():
-    """No per-shop loop: 2 shops or 12 cost the same statements."""
+    """R26: no per-shop loop in the nightly sweep: 2 shops or 12 cost the same statements."""
     _shops_with_reviews(2)
     with CaptureQueriesContext(connection) as few:
         seals_recompute_all(today=TODAY)
