@@ -152,6 +152,7 @@ def widget_data(
     reviews = []
     if product is not None or not product_id:
         reviews = selectors.widget_reviews(shop=shop, product=product)
+    zone = timezone.get_current_timezone()
     data.update(
         available=True,
         shop=shop.name,
@@ -164,7 +165,7 @@ def widget_data(
             {
                 "rating": review.rating,
                 "comment": shorten(review.comment, COMMENT_CHARACTERS),
-                "date": as_of(timezone.localdate(review.submitted_at)),
+                "date": as_of(review.submitted_at.astimezone(zone).date()),
             }
             for review in reviews
         ],
@@ -180,16 +181,13 @@ def not_available_data(*, shop: Shop, language: str = "", product_id: str = "") 
 
 
 @cache
-def _constant_members() -> dict[str, str]:
-    """The stylesheet and the strings of every language, as JSON: the same for every shop, so
-    serialised once per process."""
-    return {"css": json_for_script(css()), "strings": json_for_script(strings_by_language())}
+def _constant_members() -> str:
+    """The stylesheet and the strings of every language, as JSON members: the same for every
+    shop, so serialised once per process."""
+    return f',"css":{json_for_script(css())},"strings":{json_for_script(strings_by_language())}'
 
 
 def script(data: dict) -> str:
     """``widget.js``: the code applied to ``data`` plus the constant members, as one JSON object
-    with sorted keys (the bytes ``json_for_script`` gives for the whole object)."""
-    members = {key: json_for_script(value) for key, value in data.items()}
-    members.update(_constant_members())
-    body = ",".join(f"{json_for_script(key)}:{members[key]}" for key in sorted(members))
-    return f"{code()}({{{body}}});\n"
+    (``data``'s keys sorted, then ``css`` and ``strings``)."""
+    return f"{code()}({json_for_script(data)[:-1]}{_constant_members()}}});\n"

@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from companies.models import Company, SealState, Shop
 from reviews.models import Review
+from reviews.services_comments import company_comment_set
 from seals import selectors
+from seals.selectors import certificate as certificate_selectors
 from seals.services import seal_recompute
 from tests import factories
 from tests.seals.conftest import HOSTILE, announce, make_reviews
@@ -121,7 +123,7 @@ def test_it_filters_by_stars_comment_and_product(client, shop):
 
 
 def test_it_paginates_newest_first(client, shop, monkeypatch):
-    monkeypatch.setattr(selectors, "REVIEWS_PER_PAGE", 2)
+    monkeypatch.setattr(certificate_selectors, "REVIEWS_PER_PAGE", 2)
     for day, word in enumerate(["first", "second", "third"], start=1):
         make_reviews(shop, [5], days_ago=day, comment=f"The {word} newest.")
     page_one, page_two = _text(_page(client, shop)), _text(_page(client, shop, "?page=2"))
@@ -225,7 +227,7 @@ def test_it_costs_the_same_queries_whatever_the_page_size(client, shop, monkeypa
     seal_recompute(shop_id=shop.pk)
     counts = []
     for size in (5, 25):
-        monkeypatch.setattr(selectors, "REVIEWS_PER_PAGE", size)
+        monkeypatch.setattr(certificate_selectors, "REVIEWS_PER_PAGE", size)
         announce(shop)  # a fresh render for each size
         with CaptureQueriesContext(connection) as rendered:
             assert _page(client, shop).status_code == 200
@@ -390,3 +392,43 @@ def test_it_revalidates_with_etag_and_changes_after_moderation(client, shop):
     assert changed["ETag"] != etag
     assert "Parcel lost." not in _text(changed)
     assert not changed.cookies
+
+
+def test_it_labels_each_review_in_the_visitors_language(client, shop):
+    """R27, R12: stars, rating word, badge and reply label of the review list follow ``?lang=``,
+    whichever language the process rendered before."""
+    (review,) = make_reviews(shop, [5], comment="Fine.")
+    company_comment_set(review=review, text="Thanks!")
+    for language, expected in (
+        ("en", ('aria-label="5 out of 5 stars: very good"', "Very good", "Verified order")),
+        ("de", ('aria-label="5 von 5 Sternen: sehr gut"', "Sehr gut", "Verifizierte Bestellung")),
+        ("en", ('aria-label="5 out of 5 stars: very good"', "Very good", "Verified order")),
+    ):
+        body = _page(client, shop, f"?lang={language}").text
+        label, word, badge = expected
+        assert label in body
+        assert f'<strong class="cert-rating-word">{word}</strong>' in body
+        assert f'<span class="cert-badge cert-verified">{badge}</span>' in body
+    assert "Antwort von ACME-A Shop" in _page(client, shop, "?lang=de").text
+
+
+def test_it_escapes_hostile_shop_and_product_names_in_lists_and_filters(client, shop):
+    """IN-5, AU-8: a shop's or product's name is text in the review list, the product filter
+    and the product list, never markup."""
+    hostile = '"><script>alert(1)</script>'
+    Shop.objects.for_company(shop.company).filter(pk=shop.pk).update(name=hostile)
+    tent = factories.ProductFactory(shop=shop, name=hostile, product_id='P"1&<x>')
+    (review,) = make_reviews(shop, [4], kind=Review.Kind.PRODUCT, product=tent, comment="Dry.")
+    make_reviews(shop, [5], comment="Line one\n<b>line two</b>")
+    company_comment_set(review=review, text="<i>Thanks</i>")
+    seal_recompute(shop_id=shop.pk)
+    body = _page(client, shop, "?product=" + 'P"1%26<x>').text
+    assert "<script>alert(1)</script>" not in body
+    escaped = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f'<option value="P&quot;1&amp;&lt;x&gt;" selected>{escaped}</option>' in body
+    assert f'<a href="?lang=en&amp;product=P%221%26%3Cx%3E">{escaped}</a>' in body
+    assert f"Product: {escaped}" in body
+    assert f'aria-label="Reply from {escaped}"' in body
+    assert "<p>&lt;i&gt;Thanks&lt;/i&gt;</p>" in body
+    shop_page = _page(client, shop).text
+    assert '<p class="comment">Line one<br>&lt;b&gt;line two&lt;/b&gt;</p>' in shop_page

@@ -106,6 +106,19 @@ def test_it_costs_one_query_when_cached(client, gold_shop):
     assert len(cached) == 1  # the shop by slug
 
 
+def test_it_costs_three_queries_to_render_a_products_stars(client, gold_shop):
+    """STYLE 10, R28: the product variant adds one query, whatever the product's reviews."""
+    tent = factories.ProductFactory(shop=gold_shop, product_id="TENT-2")
+    make_reviews(gold_shop, [4] * 12, kind=Review.Kind.PRODUCT, product=tent, comment="Dry.")
+    seal_recompute(shop_id=gold_shop.pk)
+    with CaptureQueriesContext(connection) as rendered:
+        data = widget_data(_script(client, gold_shop, "?product_id=TENT-2"))
+    # 1 shop by slug with its company and its merchant seal · 2 the product with its seal
+    # status · 3 the random sample of the product's reviews.
+    assert len(rendered) == 3
+    assert (data["average"], data["count"], len(data["reviews"])) == ("4.0", 12, 10)
+
+
 def test_it_answers_304_to_the_same_etag(client, gold_shop, eager_tasks):
     """R26: the same bytes keep their ETag across a bump; once the queued recompute (run here
     eagerly) moves the average, the old ETag gets the new body."""

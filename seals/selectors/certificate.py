@@ -1,189 +1,39 @@
-"""Reads for the public surfaces of a shop: seals, reviews, distribution, transparency (R24-R29).
-
-Every query names the shop's company: public pages run without a tenant scope, and the slug in
-the URL is what names the tenant.
-
-The certificate page, the widget and the seal read the database on every request that no cache
-answers, so their reads are hand-written statements: compiling the equivalent ORM queries costs
-more CPU than the database spends answering them (``bench``, figure "origin"). The statements are
-built from model metadata and constants; every value travels as a parameter, and the columns go
-through the converters the ORM would apply, so they run on Postgres and the embedded SQLite.
-"""
+"""The certificate page's reads: the review list, the distribution and the transparency numbers
+(R14, R17, R24, R27). Every statement names the shop's company."""
 
 from __future__ import annotations
 
 import datetime
-import functools
 import statistics
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Field, Model, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from companies.models import Company, Product, SealState, Shop
-from reviews.models import CompanyComment, Rating, Review, ReviewMedia
-from seals.models import SealStatus
+from companies.models import Shop
+from reviews.models import Rating, Review, ReviewMedia
+from seals.selectors.statements import (
+    COMMENT,
+    MEDIA,
+    PRODUCT,
+    REVIEW,
+    columns,
+    fetch,
+    placeholders,
+    select,
+)
 from seals.services import window_start
 
 REVIEWS_PER_PAGE = 10
-WIDGET_SAMPLE = 10  # the widget shows one of these at random, chosen in the browser
 # Equal treatment (R17): time to publication is reported per band of stars.
 RATING_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("1-2", (1, 2)),
     ("3", (3,)),
     ("4-5", (4, 5)),
 )
-
-_SHOP = Shop._meta.db_table
-_COMPANY = Company._meta.db_table
-_PRODUCT = Product._meta.db_table
-_STATUS = SealStatus._meta.db_table
-_REVIEW = Review._meta.db_table
-_MEDIA = ReviewMedia._meta.db_table
-_COMMENT = CompanyComment._meta.db_table
-
-
-# --- Hand-written statements ---------------------------------------------------------------------
-
-Column = tuple[str, Field]  # (table alias, model field)
-
-
-def _columns(alias: str, model: type[Model], names: Iterable[str] | None = None) -> list[Column]:
-    """The model's concrete columns (or the named ones) under a table alias, in field order."""
-    if names is None:
-        return [(alias, f) for f in model._meta.concrete_fields]
-    return [(alias, model._meta.get_field(name)) for name in names]
-
-
-def _select(columns: Sequence[Column]) -> str:
-    return ", ".join(f'{alias}."{f.column}"' for alias, f in columns)
-
-
-@functools.cache
-def _converters(columns: tuple[Column, ...], vendor: str) -> tuple:
-    """(index, converters, expression) of each column the ORM would convert.
-
-    None on Postgres; dates, booleans and UUIDs on SQLite. They depend only on the backend
-    (``vendor``), so each statement looks them up once per process.
-    """
-    found = []
-    for index, (_alias, model_field) in enumerate(columns):
-        expression = model_field.get_col(model_field.model._meta.db_table)
-        functions = connection.ops.get_db_converters(expression)
-        functions += model_field.get_db_converters(connection)
-        if functions:
-            found.append((index, tuple(functions), expression))
-    return tuple(found)
-
-
-def _fetch(sql: str, params, columns: tuple[Column, ...]) -> list[Sequence]:
-    """The rows of ``sql``; the first ``len(columns)`` values of each converted like the ORM."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = _converters(columns, connection.vendor)
-    if not converters:
-        return rows
-    converted = []
-    for row in rows:
-        values = list(row)
-        for index, functions, expression in converters:
-            for convert in functions:
-                values[index] = convert(values[index], expression, connection)
-        converted.append(values)
-    return converted
-
-
-def _instance(model: type[Model], values: Sequence):
-    """A model instance from all its concrete columns; ``None`` for an outer join's empty side."""
-    if values[0] is None:
-        return None
-    return model.from_db(connection.alias, None, values)
-
-
-def _placeholders(values: Sequence) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-# --- The shop behind a public URL ----------------------------------------------------------------
-
-_SHOP_COLUMNS = tuple(_columns("s", Shop) + _columns("c", Company) + _columns("st", SealStatus))
-_SHOP_WIDTH = len(Shop._meta.concrete_fields)
-_COMPANY_END = _SHOP_WIDTH + len(Company._meta.concrete_fields)
-# Cross-tenant by nature: the slug in a public URL names the tenant; the seal is the shop's own.
-_PUBLIC_SHOP_SQL = (
-    f"SELECT {_select(_SHOP_COLUMNS)} FROM {_SHOP} s "  # noqa: S608 (names from model metadata)  # nosec B608
-    f"JOIN {_COMPANY} c ON c.id = s.company_id "
-    f"LEFT JOIN {_STATUS} st ON st.company_id = s.company_id AND st.shop_id = s.id "
-    "AND st.product_id IS NULL WHERE s.slug = %s"
-)
-
-
-def public_shop(slug: str) -> tuple[Shop, SealStatus | None] | None:
-    """The shop of a public URL with its company and its merchant seal status, in one query.
-
-    Every public request reads it, cached or not: the enforcement flags on the shop and its
-    company must take effect at once (R30, R31).
-    """
-    rows = _fetch(_PUBLIC_SHOP_SQL, [slug], _SHOP_COLUMNS)
-    if not rows:
-        return None
-    row = rows[0]
-    shop = _instance(Shop, row[:_SHOP_WIDTH])
-    shop.company = _instance(Company, row[_SHOP_WIDTH:_COMPANY_END])
-    return shop, _instance(SealStatus, row[_COMPANY_END:])
-
-
-# --- Seal statuses ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShopSeals:
-    merchant: SealStatus | None
-    products: tuple[SealStatus, ...]  # products with reviews in the window, by name
-
-    def for_product(self, product_id: str) -> SealStatus | None:
-        return next((s for s in self.products if s.product.product_id == product_id), None)
-
-
-def seal_status_for(*, shop: Shop) -> SealStatus | None:
-    return (
-        SealStatus.objects.for_company(shop.company_id)
-        .filter(shop=shop, product__isnull=True)
-        .first()
-    )
-
-
-_PRODUCT_SEAL_COLUMNS = tuple(_columns("st", SealStatus) + _columns("p", Product))
-_STATUS_WIDTH = len(SealStatus._meta.concrete_fields)
-_PRODUCT_SEALS_SQL = (
-    f"SELECT {_select(_PRODUCT_SEAL_COLUMNS)} FROM {_STATUS} st "  # noqa: S608 (names from model metadata)  # nosec B608
-    f"JOIN {_PRODUCT} p ON p.id = st.product_id AND p.company_id = st.company_id "
-    "WHERE st.company_id = %s AND st.shop_id = %s AND st.review_count > 0 ORDER BY p.name, st.id"
-)
-
-
-def product_seals(*, shop: Shop) -> tuple[SealStatus, ...]:
-    """The averages of the shop's products with reviews in the window, by name, in one query."""
-    rows = _fetch(_PRODUCT_SEALS_SQL, [shop.company_id, shop.pk], _PRODUCT_SEAL_COLUMNS)
-    statuses = []
-    for row in rows:
-        status = _instance(SealStatus, row[:_STATUS_WIDTH])
-        status.product = _instance(Product, row[_STATUS_WIDTH:])
-        statuses.append(status)
-    return tuple(statuses)
-
-
-def shows_tier(shop: Shop) -> bool:
-    """A withdrawn or suspended seal shows no tier anywhere (R30)."""
-    return shop.seal_state == SealState.ACTIVE
-
-
-# --- The review list ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -205,7 +55,7 @@ class ReviewFilter:
         return f"{self.stars or ''}|{self.product_id}|{int(self.with_comment)}"
 
 
-def _shop_params(shop: Shop) -> dict:
+def shop_params(shop: Shop) -> dict:
     return {
         "company": shop.company_id,
         "shop": shop.pk,
@@ -226,7 +76,7 @@ def _listed(filters: ReviewFilter) -> tuple[str, dict]:
     params = {}
     if filters.product_id:
         sql += (
-            f" AND r.kind = %(product)s AND r.product_id IN (SELECT p.id FROM {_PRODUCT} p "  # noqa: S608 (names from model metadata)  # nosec B608
+            f" AND r.kind = %(product)s AND r.product_id IN (SELECT p.id FROM {PRODUCT} p "  # noqa: S608 (names from model metadata)  # nosec B608
             "WHERE p.company_id = %(company)s AND p.shop_id = %(shop)s "
             "AND p.product_id = %(product_id)s)"
         )
@@ -274,33 +124,33 @@ class PublicReview:
 
 
 _PAGE_COLUMNS = tuple(
-    _columns(
+    columns(
         "r",
         Review,
         ("id", "public_id", "kind", "is_transaction_based", "rating", "comment", "display_name"),
     )
-    + _columns("r", Review, ("version", "submitted_at"))
+    + columns("r", Review, ("version", "submitted_at"))
 )
 # The page is chosen first; only its rows then look up their product, reply and photos, each
 # by its unique key, whatever the planner expects of the shop's number of reviews.
 _LIST_SQL = (
-    f"SELECT {_select(_PAGE_COLUMNS)}, "  # noqa: S608 (names from model metadata)  # nosec B608
-    f"(SELECT p.name FROM {_PRODUCT} p WHERE p.id = r.product_id AND p.company_id = r.company_id), "
-    f"(SELECT cc.status FROM {_COMMENT} cc WHERE cc.review_id = r.id "
+    f"SELECT {select(_PAGE_COLUMNS)}, "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"(SELECT p.name FROM {PRODUCT} p WHERE p.id = r.product_id AND p.company_id = r.company_id), "
+    f"(SELECT cc.status FROM {COMMENT} cc WHERE cc.review_id = r.id "
     "AND cc.company_id = r.company_id), "
-    f"(SELECT cc.text FROM {_COMMENT} cc WHERE cc.review_id = r.id "
+    f"(SELECT cc.text FROM {COMMENT} cc WHERE cc.review_id = r.id "
     "AND cc.company_id = r.company_id), "
-    f"EXISTS (SELECT 1 FROM {_MEDIA} m WHERE m.review_id = r.id AND m.company_id = r.company_id "
+    f"EXISTS (SELECT 1 FROM {MEDIA} m WHERE m.review_id = r.id AND m.company_id = r.company_id "
     "AND m.status = %(photo_published)s AND m.kind = %(photo)s) "
-    f"FROM (SELECT {_select(_PAGE_COLUMNS)}, r.company_id, r.product_id FROM {_REVIEW} r "
+    f"FROM (SELECT {select(_PAGE_COLUMNS)}, r.company_id, r.product_id FROM {REVIEW} r "
     "WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s AND {listed} "
     "ORDER BY r.submitted_at DESC, r.id DESC LIMIT %(limit)s OFFSET %(offset)s) r "
     "ORDER BY r.submitted_at DESC, r.id DESC"
 )
-_PHOTO_COLUMNS = tuple(_columns("m", ReviewMedia, ("id", "review_id", "file", "width", "height")))
+_PHOTO_COLUMNS = tuple(columns("m", ReviewMedia, ("id", "review_id", "file", "width", "height")))
 _PHOTO_NAMES = [f.attname for _alias, f in _PHOTO_COLUMNS]
 _PHOTOS_SQL = (
-    f"SELECT {_select(_PHOTO_COLUMNS)} FROM {_MEDIA} m WHERE m.company_id = %s "  # noqa: S608 (names from model metadata)  # nosec B608
+    f"SELECT {select(_PHOTO_COLUMNS)} FROM {MEDIA} m WHERE m.company_id = %s "  # noqa: S608 (names from model metadata)  # nosec B608
     "AND m.status = %s AND m.kind = %s AND m.review_id IN ({ids}) ORDER BY m.id"
 )
 
@@ -310,14 +160,14 @@ def _photos(shop: Shop, review_ids: list[int]) -> dict[int, list[ReviewMedia]]:
     found: dict[int, list[ReviewMedia]] = {}
     if not review_ids:
         return found
-    sql = _PHOTOS_SQL.format(ids=_placeholders(review_ids))
+    sql = _PHOTOS_SQL.format(ids=placeholders(review_ids))
     params = [
         shop.company_id,
         ReviewMedia.Status.PUBLISHED,
         ReviewMedia.Kind.PHOTO,
         *review_ids,
     ]
-    for row in _fetch(sql, params, _PHOTO_COLUMNS):
+    for row in fetch(sql, params, _PHOTO_COLUMNS):
         photo = ReviewMedia.from_db(connection.alias, _PHOTO_NAMES, row)
         found.setdefault(photo.review_id, []).append(photo)
     return found
@@ -349,14 +199,14 @@ def review_list_published(
     one query for the rows, one more only if one of them has a photo."""
     listed, listed_params = _listed(filters)
     params = {
-        **_shop_params(shop),
+        **shop_params(shop),
         **listed_params,
         "photo_published": ReviewMedia.Status.PUBLISHED,
         "photo": ReviewMedia.Kind.PHOTO,
         "limit": limit,
         "offset": offset,
     }
-    rows = _fetch(_LIST_SQL.replace("{listed}", listed), params, _PAGE_COLUMNS)
+    rows = fetch(_LIST_SQL.replace("{listed}", listed), params, _PAGE_COLUMNS)
     photos = _photos(shop, [row[0] for row in rows if row[-1]])
     return [_public_review(row, photos) for row in rows]
 
@@ -414,13 +264,13 @@ class ReviewNumbers:
 
 
 _WINDOW = "r.submitted_at >= %(since)s"
-_COUNTED = (
+COUNTED = (
     f"r.status = %(published)s AND r.is_transaction_based = %(transaction_based)s AND {_WINDOW}"
 )
 _NUMBERS = (
     # The reviews behind the merchant average (R24), by stars.
     *(
-        f"COUNT(*) FILTER (WHERE {_COUNTED} AND r.kind = %(merchant)s AND r.rating = {stars})"
+        f"COUNT(*) FILTER (WHERE {COUNTED} AND r.kind = %(merchant)s AND r.rating = {stars})"
         for stars in range(5, 0, -1)
     ),
     # What happened to the reviews submitted in the last 12 months.
@@ -441,7 +291,7 @@ _MEDIANS = tuple(
 def _numbers_sql(listed: str, *, medians: bool) -> str:
     parts = [f"COUNT(*) FILTER (WHERE {listed})", *_NUMBERS, *(_MEDIANS if medians else ())]
     return (
-        f"SELECT {', '.join(parts)} FROM {_REVIEW} r "  # noqa: S608 (names from model metadata)  # nosec B608
+        f"SELECT {', '.join(parts)} FROM {REVIEW} r "  # noqa: S608 (names from model metadata)  # nosec B608
         "WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s"
     )
 
@@ -471,7 +321,7 @@ def review_numbers(*, shop: Shop, filters: ReviewFilter) -> ReviewNumbers:
     in_sql = connection.vendor == "postgresql"
     listed, listed_params = _listed(filters)
     params = {
-        **_shop_params(shop),
+        **shop_params(shop),
         **listed_params,
         "since": connection.ops.adapt_datetimefield_value(since),
         "pending": Review.Status.PENDING,
@@ -499,55 +349,3 @@ def review_numbers(*, shop: Shop, filters: ReviewFilter) -> ReviewNumbers:
             median_delay=medians,
         ),
     )
-
-
-# --- Widget -------------------------------------------------------------------------------------
-
-
-def widget_product(*, shop: Shop, product_id: str) -> tuple[Product | None, SealStatus | None]:
-    product = (
-        Product.objects.for_company(shop.company_id)
-        .filter(shop=shop, product_id=product_id)
-        .first()
-    )
-    if product is None:
-        return None, None
-    status = (
-        SealStatus.objects.for_company(shop.company_id).filter(shop=shop, product=product).first()
-    )
-    return product, status
-
-
-@dataclass(frozen=True)
-class WidgetReview:
-    rating: int
-    comment: str
-    submitted_at: datetime.datetime
-
-
-_SAMPLE_COLUMNS = tuple(_columns("r", Review, ("rating", "comment", "submitted_at")))
-_SAMPLE_SQL = (
-    f"SELECT {_select(_SAMPLE_COLUMNS)} FROM {_REVIEW} r "  # noqa: S608 (names from model metadata)  # nosec B608
-    f"WHERE r.company_id = %(company)s AND r.shop_id = %(shop)s AND {_COUNTED} "
-    "AND r.comment <> '' AND {subject} ORDER BY RANDOM() LIMIT %(sample)s"
-)
-
-
-def widget_reviews(*, shop: Shop, product: Product | None = None) -> list[WidgetReview]:
-    """A random handful of counted reviews with a comment; the browser shows one (R28).
-
-    Only transaction-based reviews in the window (R14, R24); the stars play no part in the
-    choice (R17).
-    """
-    params = {
-        **_shop_params(shop),
-        "since": connection.ops.adapt_datetimefield_value(window_start(timezone.localdate())),
-        "sample": WIDGET_SAMPLE,
-    }
-    if product is None:
-        subject = "r.kind = %(merchant)s"
-    else:
-        subject = "r.kind = %(product)s AND r.product_id = %(product_pk)s"
-        params["product_pk"] = product.pk
-    rows = _fetch(_SAMPLE_SQL.replace("{subject}", subject), params, _SAMPLE_COLUMNS)
-    return [WidgetReview(*row) for row in rows]
