@@ -4,8 +4,9 @@ Each run seeds fresh invitations with known tokens (one order item each, spread 
 shops), then, untimed, opens every link as a browser does: ``GET /r/<token>/`` (303, a review
 session) and ``GET /r/`` (the form and its CSRF token). Timed: the form ``POST /r/`` of every
 link (303 to ``/r/thanks/``, not followed), ``connections`` at a time; a submission counts when
-its review is stored and its invitation is ``rated``. The Celery messages queued meanwhile are
-counted from the broker. The baseline sends the same bodies with the same concurrency to
+its review is stored and its invitation is ``rated``; the screening that publishes it is queued
+for a worker (none runs during the figure). The Celery messages queued meanwhile are counted
+from the broker. The baseline sends the same bodies with the same concurrency to
 ``/_bench/insert`` (``bench/urls.py`` only), which stores one row in ``bench_submission``.
 """
 

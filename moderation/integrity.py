@@ -250,7 +250,14 @@ def _is_quick(review: Review, now) -> bool:
 
 
 def review_screen(
-    sender, *, review: Review, now, client_ip: str | None = None, memo=None, **kwargs
+    sender,
+    *,
+    review: Review,
+    now,
+    client_ip: str | None = None,
+    network: str | None = None,
+    memo=None,
+    **kwargs,
 ):
     """Receiver of ``review_screening``: the integrity holds of one review (never its stars).
 
@@ -259,7 +266,8 @@ def review_screen(
     which exclude the submission's own reviews and so are the same for each of them.
     """
     memo = {} if memo is None or review.invitation_id is None else memo
-    network = network_hash(client_ip) if client_ip else None
+    if network is None and client_ip:
+        network = network_hash(client_ip)
     quick = _is_quick(review, now)
     flags = _self_review(review, memo)
     counts = _remembered(

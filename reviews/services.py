@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -90,16 +90,20 @@ def clean_display_text(value: str) -> str:
 # moderator. They never see a decision to make about the stars: there is none (R17).
 review_screening = Signal()
 _CLIENT_IP: ContextVar[str | None] = ContextVar("review_client_ip", default=None)
+_NETWORK: ContextVar[str | None] = ContextVar("review_network", default=None)
 
 
 @contextmanager
-def submitted_from(client_ip: str | None):
+def submitted_from(client_ip: str | None, *, network: str | None = None):
     """The rating page's client address, for the integrity screening of what is decided inside
-    (bursts from one network, R23). Only a truncated, keyed hash of it is ever stored."""
+    (bursts from one network, R23). Only a truncated, keyed hash of it is ever stored; a
+    submission screened later by a worker carries that hash (``network``) instead."""
     token = _CLIENT_IP.set(client_ip or None)
+    network_token = _NETWORK.set(network or None)
     try:
         yield
     finally:
+        _NETWORK.reset(network_token)
         _CLIENT_IP.reset(token)
 
 
@@ -134,6 +138,7 @@ def review_decide(review: Review, *, now, memo: dict | None = None) -> checks.Te
         review=review,
         now=now,
         client_ip=client_ip,
+        network=_NETWORK.get(),
         memo={} if memo is None else memo,
     )
     decision = ReviewDecision(
@@ -240,53 +245,19 @@ def _announce(reviews: list[Review]) -> None:
 def review_submit(
     *, invitation_id: int, submission: Submission, client_ip: str | None = None
 ) -> list[Review]:
-    """One merchant review and one per product of the order (R13), once per invitation (AU-3).
-
-    ``client_ip`` (optional) feeds the integrity screening (R23); see ``submitted_from``.
+    """One merchant review and one per product of the order (R13), once per invitation (AU-3),
+    stored and screened here and now: ``review_receive`` then ``review_screen_submission``
+    (``reviews.services_submission``), which the rating page runs in two steps, the second in a
+    worker. ``client_ip`` (optional) feeds the integrity screening (R23).
     """
-    now = timezone.now()
-    company_id = (
-        Invitation.objects.unscoped().values_list("company_id", flat=True).get(pk=invitation_id)
+    from reviews import services_submission
+
+    network = services_submission.review_receive(
+        invitation_id=invitation_id, submission=submission, client_ip=client_ip, queue=False
     )
-    with submitted_from(client_ip), tenant_scope(company_id), transaction.atomic():
-        # The row lock serializes concurrent submissions of one link; the unique constraint on
-        # (invitation, merchant) is the last word if anything slips past it.
-        invitation = _lock_open_invitation(invitation_id, now)
-        if Review.objects.filter(invitation=invitation).exists():
-            raise AlreadySubmitted()
-        allowed = _order_products(invitation)
-        memo: dict = {}
-        try:
-            with transaction.atomic():
-                merchant = _new_review(
-                    invitation,
-                    kind=Review.Kind.MERCHANT,
-                    rating=submission.merchant,
-                    submission=submission,
-                    now=now,
-                    memo=memo,
-                )
-                reviews = [merchant] + [
-                    _new_review(
-                        invitation,
-                        kind=Review.Kind.PRODUCT,
-                        rating=rating,
-                        product=allowed[product_id],
-                        submission=submission,
-                        now=now,
-                        memo=memo,
-                    )
-                    for product_id, rating in sorted(submission.products.items())
-                    if product_id in allowed
-                ]
-        except IntegrityError as exc:
-            raise AlreadySubmitted() from exc
-        _attach_media(merchant, submission.media)
-        Invitation.objects.filter(pk=invitation.pk).update(
-            status=Invitation.Status.RATED, used_at=now, updated_at=now
-        )
-        _announce(reviews)
-    return reviews
+    return services_submission.review_screen_submission(
+        invitation_id=invitation_id, network=network
+    )
 
 
 def _revise(review: Review, rating: RatingInput, *, now, memo: dict) -> bool:

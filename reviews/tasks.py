@@ -30,3 +30,18 @@ def purge_unconfirmed_reviews() -> int:
     from reviews.services import reviews_purge_unconfirmed
 
     return reviews_purge_unconfirmed()
+
+
+@shared_task(name="reviews.screen_submission")
+def screen_submission(invitation_id: int, network: str | None = None) -> int:
+    """Check and publish or hold a rating link's pending reviews (R17, R23); safe to repeat."""
+    from reviews.services_submission import review_screen_submission
+
+    return len(review_screen_submission(invitation_id=invitation_id, network=network))
+
+
+@shared_task(name="reviews.screen_overdue_submissions")
+def screen_overdue_submissions() -> int:
+    from reviews.services_submission import reviews_screen_overdue
+
+    return reviews_screen_overdue()

@@ -11,6 +11,7 @@ submission.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from companies.tenancy import tenant_scope
 from ekomi.ratelimit import client_ip, limit_exceeded
 from invitations.models import Invitation
 from invitations.selectors import invitation_for_token
-from reviews import services
+from reviews import services, services_submission
 from reviews.forms import RatingForm, VisitorReviewForm
 from reviews.models import Review
 
@@ -91,8 +92,17 @@ def open_link(request, token: str):
         ).exists()
     if deleted:
         return _state_page(request, "used", 410, language)
+    with tenant_scope(invitation.company_id):
+        products = [
+            [item.product_id, item.product.name]
+            for item in invitation.order.items.select_related("product")
+        ]
     request.session.cycle_key()
-    request.session[SESSION_KEY] = {"id": invitation.pk, "until": time.time() + SESSION_SECONDS}
+    request.session[SESSION_KEY] = {
+        "id": invitation.pk,
+        "until": time.time() + SESSION_SECONDS,
+        "products": products,  # the form's fields, so that a first submission reads nothing
+    }
     return see_other(reverse("reviews:rate"))
 
 
@@ -139,19 +149,45 @@ def _initial(reviews: list[Review]) -> dict:
     return initial
 
 
+@dataclass(frozen=True)
+class _SessionProduct:
+    pk: int
+    name: str
+
+
+def _receive_first(request):
+    """The common POST: a valid first submission, stored by one statement (R13, R17) with no
+    read before it; the statement itself checks the link. Anything else (an invalid form, an
+    edit, a closed link) returns None and takes the full path, which explains it."""
+    data = request.session.get(SESSION_KEY)
+    if not data or data.get("until", 0) < time.time() or "products" not in data:
+        return None
+    products = [_SessionProduct(pk, name) for pk, name in data["products"]]
+    form = RatingForm(request.POST, request.FILES, products=products)
+    if not form.is_valid():
+        return None
+    try:
+        services_submission.review_receive(
+            invitation_id=data["id"], submission=form.submission(), client_ip=client_ip(request)
+        )
+    except services.ReviewError:
+        return None
+    return see_other(reverse("reviews:thanks"))
+
+
 @private_page
 @require_http_methods(["GET", "POST"])
 def rate(request):
+    if request.method == "POST" and (response := _receive_first(request)) is not None:
+        return response
     invitation = _session_invitation(request)
     if invitation is None:
         return _state_page(request, "session_ended", 404)
     language = _language(request, invitation)
     with translation.override(language), tenant_scope(invitation.company_id):
         products = [item.product for item in invitation.order.items.select_related("product")]
-        reviews = list(
-            Review.objects.filter(invitation=invitation).exclude(status=Review.Status.DELETED)
-        )
         if request.method == "GET":
+            reviews = _current_reviews(invitation)
             form = RatingForm(initial=_initial(reviews), products=products)
             return render(
                 request, "public/rating/form.html", _context(invitation, form, reviews, language)
@@ -161,20 +197,31 @@ def rate(request):
             return render(
                 request,
                 "public/rating/form.html",
-                _context(invitation, form, reviews, language),
+                _context(invitation, form, _current_reviews(invitation), language),
                 status=400,
             )
-        return _save(request, invitation, form, editing=bool(reviews), language=language)
+        return _save(request, invitation, form, language=language)
 
 
-def _save(request, invitation, form, *, editing: bool, language: str):
-    action = services.review_edit if editing else services.review_submit
+def _current_reviews(invitation: Invitation) -> list[Review]:
+    return list(Review.objects.filter(invitation=invitation).exclude(status=Review.Status.DELETED))
+
+
+def _save(request, invitation, form, *, language: str):
+    """A first submission is stored in one statement and screened by a worker (R17); a link
+    that already holds reviews makes this an edit, decided here (R15)."""
+    submission, address = form.submission(), client_ip(request)
     try:
-        action(
-            invitation_id=invitation.pk,
-            submission=form.submission(),
-            client_ip=client_ip(request),
-        )
+        try:
+            services_submission.review_receive(
+                invitation_id=invitation.pk, submission=submission, client_ip=address
+            )
+        except services.AlreadySubmitted:
+            if not _current_reviews(invitation):
+                raise  # the evaluator deleted them: the link is used up (AU-3)
+            services.review_edit(
+                invitation_id=invitation.pk, submission=submission, client_ip=address
+            )
     except services.AlreadySubmitted:
         return _state_page(request, "already_submitted", 409, language)
     except services.LinkNotUsable:

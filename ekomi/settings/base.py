@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-invitations": {"task": "invitations.send_invitations", "schedule": 60.0},
     # Six-month links (R9) are disabled by one idempotent UPDATE; hourly keeps the lag small.
     "expire-links": {"task": "invitations.expire_links", "schedule": crontab(minute=5)},
+    # Backstop of the rating page's screening message (R17): pending reviews left behind.
+    "screen-overdue-reviews": {
+        "task": "reviews.screen_overdue_submissions",
+        "schedule": 120.0,
+    },
     # Reviews age out of the 12-month window at midnight (R26).
     "recompute-seals": {"task": "seals.recompute_seals", "schedule": crontab(hour=0, minute=15)},
     # Every retention rule in one daily run at a quiet hour (moderation.retention,

@@ -55,6 +55,7 @@ def test_it_schedules_every_periodic_job_as_a_registered_task():
     assert scheduled == {
         "invitations.send_invitations",
         "invitations.expire_links",
+        "reviews.screen_overdue_submissions",
         "seals.recompute_seals",
         "invitations.purge_personal_data",
         "billing.run_billing",

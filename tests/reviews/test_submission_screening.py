@@ -1,0 +1,217 @@
+"""A first submission is stored at once and screened by a worker (R13, R17, R23, AU-3).
+
+``review_receive`` is the rating page's POST: one statement stores the pending reviews and their
+versions and marks the link used; ``review_screen_submission`` (the queued task's body) decides
+them with the single decision point of R17.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+import pytest
+from celery.signals import before_task_publish
+from django.test import Client, TestCase
+from django.utils import timezone
+
+from ekomi.celery import app as celery_app
+from invitations.models import Invitation, OrderItem
+from reviews import services, services_submission
+from reviews.models import Review, ReviewVersion
+from tests import factories
+from tests.live.broker import publishing_to
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def invitation(shop):
+    invitation = factories.InvitationFactory(shop=shop, status="sent")
+    factories.OrderItemFactory(shop=shop, order=invitation.order)
+    return invitation
+
+
+@pytest.fixture
+def other_invitation(other_shop):
+    invitation = factories.InvitationFactory(shop=other_shop, status="sent")
+    factories.OrderItemFactory(shop=other_shop, order=invitation.order)
+    return invitation
+
+
+def product_id(invitation) -> int:
+    return (
+        OrderItem.objects.for_company(invitation.company_id).get(order=invitation.order).product_id
+    )
+
+
+def submission(invitation, text="Quick and friendly.", stars=4):
+    return services.Submission(
+        merchant=services.RatingInput(stars, text),
+        products={product_id(invitation): services.RatingInput(5, "Fits well.")},
+        display_name="Kim B.",
+    )
+
+
+def reviews_of(invitation):
+    return Review.objects.for_company(invitation.company_id).filter(invitation=invitation)
+
+
+def test_it_stores_the_submission_pending_and_without_text_until_it_is_screened_r17(
+    invitation, eager_tasks
+):
+    """R17, R13: the POST's statement stores one merchant and one product review, pending, with
+    no text of their own (the text waits in version 1), and marks the link rated; nothing is
+    public before the check; the screening then publishes both with the text."""
+    services_submission.review_receive(
+        invitation_id=invitation.pk, submission=submission(invitation), queue=False
+    )
+    rows = {r.kind: r for r in reviews_of(invitation)}
+    assert {r.status for r in rows.values()} == {Review.Status.PENDING}
+    assert {r.comment for r in rows.values()} == {""}
+    versions = ReviewVersion.objects.for_company(invitation.company_id)
+    assert set(versions.values_list("comment", flat=True)) == {"Quick and friendly.", "Fits well."}
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.RATED and invitation.used_at is not None
+    page = Client().get(f"/c/{invitation.shop.slug}/").content.decode()
+    assert "Kim B." not in page
+
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the caches retire after commit
+        decided = services_submission.review_screen_submission(invitation_id=invitation.pk)
+    assert {(r.kind, r.status) for r in decided} == {
+        ("merchant", Review.Status.PUBLISHED),
+        ("product", Review.Status.PUBLISHED),
+    }
+    merchant = reviews_of(invitation).get(kind="merchant")
+    assert merchant.comment == "Quick and friendly." and merchant.published_at is not None
+    assert "Quick and friendly." in Client().get(f"/c/{invitation.shop.slug}/").content.decode()
+
+
+def test_it_stars_and_holds_in_the_screening_whatever_the_stars_r17_r18(invitation, shop):
+    """R17, R18: the worker's check is the same decision point as before; a five-star review
+    with an insult is starred like a one-star one."""
+    services_submission.review_receive(
+        invitation_id=invitation.pk,
+        submission=submission(invitation, text="Der Fahrer war ein Vollidiot.", stars=5),
+        queue=False,
+    )
+    services_submission.review_screen_submission(invitation_id=invitation.pk)
+    merchant = reviews_of(invitation).get(kind="merchant")
+    assert "Vollidiot" not in merchant.comment and "***" in merchant.comment
+
+
+def test_it_is_safe_to_screen_a_submission_twice_r17(invitation):
+    """STYLE 3: a second run finds nothing pending and changes nothing."""
+    services_submission.review_receive(
+        invitation_id=invitation.pk, submission=submission(invitation), queue=False
+    )
+    first = services_submission.review_screen_submission(invitation_id=invitation.pk)
+    before = list(reviews_of(invitation).values_list("pk", "status", "comment", "updated_at"))
+    assert len(first) == 2
+    assert services_submission.review_screen_submission(invitation_id=invitation.pk) == []
+    after = list(reviews_of(invitation).values_list("pk", "status", "comment", "updated_at"))
+    assert after == before
+
+
+def test_it_takes_a_link_once_and_stores_nothing_for_a_closed_one_au_3(invitation, shop):
+    """AU-3, R9, R30: a second submission is refused; an expired link or a shop whose ratings
+    are stopped stores nothing at all."""
+    services_submission.review_receive(
+        invitation_id=invitation.pk, submission=submission(invitation), queue=False
+    )
+    with pytest.raises(services.AlreadySubmitted):
+        services_submission.review_receive(
+            invitation_id=invitation.pk, submission=submission(invitation), queue=False
+        )
+    assert reviews_of(invitation).count() == 2
+
+    created = timezone.now() - datetime.timedelta(days=200)  # past the six months of R9
+    expired = factories.InvitationFactory(shop=shop, status="sent", created_at=created)
+    stopped = factories.InvitationFactory(shop=factories.ShopFactory(ratings_stopped=True))
+    for closed in (expired, stopped):
+        with pytest.raises(services.LinkNotUsable):
+            services_submission.review_receive(
+                invitation_id=closed.pk,
+                submission=services.Submission(merchant=services.RatingInput(5, "Good.")),
+                queue=False,
+            )
+        assert not reviews_of(closed).exists()
+        closed.refresh_from_db()
+        assert closed.status != Invitation.Status.RATED
+
+
+def test_it_ignores_products_that_are_not_in_the_order_r13(invitation, other_invitation):
+    """R13: only the order's products can be rated, even in a forged POST naming another
+    company's product."""
+    forged = services.Submission(
+        merchant=services.RatingInput(4, "Fine."),
+        products={product_id(other_invitation): services.RatingInput(1, "Forged.")},
+    )
+    services_submission.review_receive(invitation_id=invitation.pk, submission=forged, queue=False)
+    assert list(reviews_of(invitation).values_list("kind", flat=True)) == ["merchant"]
+    assert not Review.objects.for_company(other_invitation.company_id).exists()
+
+
+def test_it_screens_only_the_named_submission_and_never_another_companys(
+    invitation, other_invitation
+):
+    """R17, tenancy: screening one link's submission leaves another company's pending."""
+    for link in (invitation, other_invitation):
+        services_submission.review_receive(
+            invitation_id=link.pk, submission=submission(link), queue=False
+        )
+    services_submission.review_screen_submission(invitation_id=invitation.pk)
+    assert set(reviews_of(other_invitation).values_list("status", flat=True)) == {"pending"}
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
+
+
+def test_it_queues_the_screening_with_the_network_and_not_the_address_r17_r23(invitation):
+    """R17, R23: after commit one ``reviews.screen_submission`` message is published, carrying
+    the keyed network hash the burst checks compare, never the client's address."""
+    seen: list[tuple[str, list]] = []
+
+    def record(sender=None, body=None, **kwargs):
+        seen.append((sender, list(body[0])))
+
+    before_task_publish.connect(record, weak=False)
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            network = services_submission.review_receive(
+                invitation_id=invitation.pk,
+                submission=submission(invitation),
+                client_ip="203.0.113.7",
+            )
+    finally:
+        before_task_publish.disconnect(record)
+    assert ("reviews.screen_submission", [invitation.pk, network]) in seen
+    assert network and "203.0.113.7" not in repr(seen)
+
+
+def test_it_screens_in_the_request_when_the_broker_is_down(invitation, unused_tcp_port, caplog):
+    """R17, FA-3: without a broker the review is decided at once instead of waiting."""
+    celery_app.conf.task_always_eager = False
+    with (
+        publishing_to(f"redis://127.0.0.1:{unused_tcp_port}/0"),
+        caplog.at_level(logging.WARNING),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        services_submission.review_receive(
+            invitation_id=invitation.pk, submission=submission(invitation)
+        )
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
+    assert "runs inline" in caplog.text
+
+
+def test_it_screens_submissions_whose_message_was_lost_r17(invitation, other_invitation):
+    """R17: the backstop decides submissions still pending two minutes on, not fresh ones."""
+    for link in (invitation, other_invitation):
+        services_submission.review_receive(
+            invitation_id=link.pk, submission=submission(link), queue=False
+        )
+    Review.objects.unscoped().filter(invitation=invitation).update(
+        submitted_at=timezone.now() - datetime.timedelta(minutes=3)
+    )
+    assert services_submission.reviews_screen_overdue() == 1
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
+    assert set(reviews_of(other_invitation).values_list("status", flat=True)) == {"pending"}
+    assert services_submission.reviews_screen_overdue() == 0
