@@ -9,12 +9,14 @@ Every value that can reach a header is reduced to one line first (IN-6).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formataddr
+from functools import partial
 from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
@@ -30,6 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from companies.models import Shop
 from invitations import tokens
+from invitations.emails_compiled import CompiledTemplates
 from invitations.models import EmailTemplate, Invitation, email_digest
 from privacy.selectors import retention_days, retention_days_for
 from privacy.tokens import erasure_url
@@ -139,15 +142,24 @@ def unsubscribe_target(token: str) -> tuple[Shop, str] | None:
 # --- Context -----------------------------------------------------------------------------------
 
 
-def _local_date(value) -> str:
-    return formats.date_format(timezone.localtime(value).date(), "DATE_FORMAT")
+def _local_date(value, dates: dict | None = None) -> str:
+    """``dates``: a batch's dates formatted so far, by language and day (they repeat)."""
+    day = timezone.localtime(value).date()
+    if dates is None:
+        return formats.date_format(day, "DATE_FORMAT")
+    key = (translation.get_language(), day)
+    if key not in dates:
+        dates[key] = formats.date_format(day, "DATE_FORMAT")
+    return dates[key]
 
 
-def email_context(invitation: Invitation, *, locale: str) -> dict[str, str]:
+def email_context(
+    invitation: Invitation, *, locale: str, dates: dict | None = None
+) -> dict[str, str]:
     """The documented variables, as plain one-line strings (the only thing overrides see)."""
     with translation.override(locale):
-        order_date = _local_date(invitation.order.ordered_at)
-        valid_until = _local_date(invitation.expires_at)
+        order_date = _local_date(invitation.order.ordered_at, dates)
+        valid_until = _local_date(invitation.expires_at, dates)
     return {
         "shop_name": one_line(invitation.shop.name),
         "first_name": one_line(invitation.first_name),
@@ -173,10 +185,16 @@ def _logo_url(shop: Shop) -> str:
 @dataclass(frozen=True)
 class BatchLookups:
     """What the emails of one send batch share, read in two queries instead of two per email:
-    each shop's overrides and each company's retention period (R11)."""
+    each shop's overrides and each company's retention period (R11); and what rendering repeats
+    from one email to the next: the templates, compiled once for the batch (``emails_compiled``),
+    and the dates, formatted once per language and day."""
 
     overrides: dict[tuple[int, int, str, str], EmailTemplate]
     retention: dict[int, int]
+    templates: CompiledTemplates = dataclasses.field(
+        default_factory=CompiledTemplates, compare=False
+    )
+    dates: dict = dataclasses.field(default_factory=dict, compare=False)
 
     @classmethod
     def read(cls, invitations: Iterable[Invitation]) -> BatchLookups:
@@ -210,13 +228,16 @@ def _render(
     invitation: Invitation, *, kind: str, lookups: BatchLookups | None
 ) -> tuple[RenderedEmail, dict[str, str]]:
     locale = email_locale(invitation)
-    context = email_context(invitation, locale=locale)
+    dates = None if lookups is None else lookups.dates
+    context = email_context(invitation, locale=locale, dates=dates)
     if lookups is None:
         days = retention_days(invitation.company_id)
         override = _override_for(invitation, kind=template_kind(kind), locale=locale)
+        templates = None
     else:
         days = lookups.retention_days(invitation.company_id)
         override = lookups.override(invitation, kind=template_kind(kind), locale=locale)
+        templates = lookups.templates
     layout = {
         **context,
         "locale": locale,
@@ -227,10 +248,14 @@ def _render(
     }
     with translation.override(locale):
         if override is not None:
-            rendered = _render_override(override, context=context, layout=layout)
+            rendered = _render_override(
+                override, context=context, layout=layout, templates=templates
+            )
             if rendered is not None:
                 return rendered, context
-        return _render_default(template_kind(kind), locale=locale, layout=layout), context
+        return _render_default(
+            template_kind(kind), locale=locale, layout=layout, templates=templates
+        ), context
 
 
 def rendering_preload() -> None:
@@ -257,23 +282,36 @@ def _override_for(invitation: Invitation, *, kind: str, locale: str) -> EmailTem
     )
 
 
-def _render_default(kind: str, *, locale: str, layout: dict) -> RenderedEmail:
-    subject = one_line(render_to_string(f"emails/{locale}/{kind}_subject.txt", layout))
+def _render_default(
+    kind: str, *, locale: str, layout: dict, templates: CompiledTemplates | None = None
+) -> RenderedEmail:
+    """``templates``: a batch's compiled templates; the output is the same either way."""
+    render = render_to_string if templates is None else templates.render
+    subject = one_line(render(f"emails/{locale}/{kind}_subject.txt", layout))
     layout = {**layout, "subject": subject}
     return RenderedEmail(
         subject=subject[:SUBJECT_MAX_LENGTH],
-        text=render_to_string(f"emails/{locale}/{kind}.txt", layout),
-        html=render_to_string(f"emails/{locale}/{kind}.html", layout),
+        text=render(f"emails/{locale}/{kind}.txt", layout),
+        html=render(f"emails/{locale}/{kind}.html", layout),
     )
 
 
 def _render_override(
-    template: EmailTemplate, *, context: dict[str, str], layout: dict
+    template: EmailTemplate,
+    *,
+    context: dict[str, str],
+    layout: dict,
+    templates: CompiledTemplates | None = None,
 ) -> RenderedEmail | None:
     """The shop's text in the trusted layout; None (use ours) if it cannot render."""
+    if templates is None:
+        render, sandboxed = render_to_string, _SANDBOX.from_string
+    else:
+        render = templates.render
+        sandboxed = partial(templates.sandboxed_template, compile_source=_SANDBOX.from_string)
     try:
-        subject = one_line(_SANDBOX.from_string(template.subject).render(context))
-        body = _SANDBOX.from_string(template.body).render(context).strip()
+        subject = one_line(sandboxed(template.subject).render(context))
+        body = sandboxed(template.body).render(context).strip()
     except TemplateError:
         # Saved templates are validated; this guards rows written around the service.
         logger.warning("shop %s: email template %s failed to render", template.shop_id, template.pk)
@@ -283,8 +321,8 @@ def _render_override(
     layout["link_in_body"] = context["rating_link"] in body
     return RenderedEmail(
         subject=subject[:SUBJECT_MAX_LENGTH],
-        text=render_to_string(f"emails/{locale}/custom.txt", layout),
-        html=render_to_string(f"emails/{locale}/custom.html", layout),
+        text=render(f"emails/{locale}/custom.txt", layout),
+        html=render(f"emails/{locale}/custom.html", layout),
     )
 
 

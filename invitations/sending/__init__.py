@@ -11,6 +11,11 @@ set-based statements per batch. An email that fails transiently is released and 
 own by ``send_invitation_email(id)`` with backoff while the rest of the batch goes on; a hard
 bounce suppresses just that address.
 
+Per email a batch does only what differs between emails: it fills the batch's compiled templates
+with the email's values (``invitations.emails_compiled``), writes the message bytes Django's SMTP
+backend would write (``mime``), sends them and stamps the record in one statement; everything
+else is read, claimed, rendered or folded once per batch.
+
 Delivery is at least once: a worker killed between the SMTP answer and the record's stamp sends
 that email again on redelivery, with the same Message-ID (FA-1); so does a crash of Postgres
 itself within a fraction of a second of the stamp (``session.commits_without_disk_wait``).
@@ -26,8 +31,8 @@ on its own (FA-2). Without Postgres (the embedded SQLite mode) only the lease ap
 The modules: ``sweep`` (the due, reminder and stale-claim sweep and the queueing), ``batch`` (a
 run over one SMTP connection, or one email), ``outcomes`` (how an email ends: stamps, bounces,
 retries and the helpers that decide them), ``suppression`` (the suppression list and
-unsubscribing), ``mailer`` (the SMTP connection), ``session`` (advisory locks and commits) and
-``limits`` (lease, sizes, retries and time limits).
+unsubscribing), ``mailer`` (the SMTP connection), ``mime`` (the message bytes), ``session``
+(advisory locks and commits) and ``limits`` (lease, sizes, retries and time limits).
 """
 
 from invitations.sending.batch import (

@@ -14,10 +14,11 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, reduce
+from functools import cached_property, partial, reduce
 from operator import or_
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,6 +35,7 @@ from invitations.sending.outcomes import (
     give_up,
     is_permanent_refusal,
     reason_not_to_send,
+    record_sent,
     retry_countdown,
     sent_fields,
     settle_from_record,
@@ -159,6 +161,8 @@ class _Run:
         self.suppressed: dict[tuple[int, str], str] = {}
         self.lookups: emails.BatchLookups | None = None
         self.to_stamp: list[_Email] = []
+        self.ahead: dict[int, EmailMultiAlternatives] = {}  # rendered while the server was busy
+        self.late: SoftTimeLimitExceeded | None = None  # the time limit, struck meanwhile
 
     def send(self, ids: list[int]) -> None:
         claimed = self._claim(self._read(ids))
@@ -264,7 +268,8 @@ class _Run:
             for position, email in enumerate(pending):
                 if not self._may_send(email):
                     continue
-                if not self._send_one(mailer, email):
+                following = pending[position + 1 : position + 2]
+                if not self._send_one(mailer, email, following=following):
                     self._release_untried(pending[position + 1 :], "the mail server is down")
                     return
         except SoftTimeLimitExceeded:
@@ -276,25 +281,51 @@ class _Run:
         finally:
             mailer.close()
 
-    def _send_one(self, mailer: Mailer, email: _Email) -> bool:
-        """Render, send and stamp one email; False when the batch must stop."""
+    def _send_one(self, mailer: Mailer, email: _Email, *, following: list[_Email]) -> bool:
+        """Render, send and stamp one email; False when the batch must stop. The ``following``
+        email is rendered while the server reads this one."""
         invitation = email.invitation
         with tenant_scope(invitation.company_id):
-            message = emails.invitation_message(invitation, kind=email.kind, lookups=self.lookups)
+            message = self.ahead.pop(email.pk, None) or self._render(email)
             try:
-                mailer.send(message)  # EMAIL_TIMEOUT bounds every socket operation (FA-6)
+                # EMAIL_TIMEOUT bounds every socket operation (FA-6).
+                mailer.send(message, meanwhile=partial(self._render_ahead, mailer, following))
             except (OSError, SoftTimeLimitExceeded) as exc:  # smtplib's errors are OSErrors
                 self._failed(email, exc)
                 mailer.failed(exc)
+                self._raise_if_late()
                 return not (mailer.down or isinstance(exc, SoftTimeLimitExceeded))
             email.sent_at = timezone.now()
             self._sent(email)
+            self._raise_if_late()
         return True
+
+    def _render(self, email: _Email) -> EmailMultiAlternatives:
+        return emails.invitation_message(email.invitation, kind=email.kind, lookups=self.lookups)
+
+    def _render_ahead(self, mailer: Mailer, following: list[_Email]) -> None:
+        """Rendering and writing a message have no effects: whether the email goes out is
+        decided in its own turn."""
+        for email in following:
+            try:
+                with tenant_scope(email.invitation.company_id):
+                    self.ahead[email.pk] = self._render(email)
+                    mailer.prepare(self.ahead[email.pk])
+            except SoftTimeLimitExceeded as exc:
+                # Struck while the server reads the current email: its answer is read and
+                # stamped first, then the batch stops as between two emails.
+                self.late = exc
+            except Exception:  # rendered again in its own turn, where a failure belongs
+                self.ahead.pop(email.pk, None)
+
+    def _raise_if_late(self) -> None:
+        if self.late is not None:
+            raise self.late
 
     def _sent(self, email: _Email) -> None:
         # The record at once and on its own: once it says "sent", no run sends this email again.
         # The invitations follow, set-based, at the end of the batch (``_stamp_invitations``).
-        update_record(email.record, status=EmailStatus.SENT, sent_at=email.sent_at, last_error="")
+        record_sent(email.record, email.sent_at)
         self.to_stamp.append(email)
         self.outcomes[email.pk] = "sent"
         # DEBUG: the send record has it, and the task logs each batch's summary at INFO.
