@@ -281,6 +281,21 @@ def _revise(review: Review, rating: RatingInput, *, now, memo: dict) -> bool:
     return True
 
 
+def _with_pending_text(reviews: list[Review]) -> None:
+    """A review still waiting for its screening keeps its text in version 1 (see
+    ``reviews.services_submission``); an edit compares with that text, not the empty field."""
+    pending = [r for r in reviews if r.status == Review.Status.PENDING and r.is_transaction_based]
+    if not pending:
+        return
+    texts = dict(
+        ReviewVersion.objects.filter(review__in=pending, version=1).values_list(
+            "review_id", "comment"
+        )
+    )
+    for review in pending:
+        review.comment = texts.get(review.pk, "")
+
+
 def review_edit(
     *, invitation_id: int, submission: Submission, client_ip: str | None = None
 ) -> list[Review]:
@@ -291,12 +306,14 @@ def review_edit(
     )
     with submitted_from(client_ip), tenant_scope(company_id), transaction.atomic():
         invitation = _lock_open_invitation(invitation_id, now)
-        current = {
-            (r.kind, r.product_id): r
-            for r in Review.objects.filter(invitation=invitation).exclude(
-                status=Review.Status.DELETED
-            )
-        }
+        # Locked: a queued screening of the same reviews waits for this edit, or this for it.
+        reviews = list(
+            Review.objects.select_for_update(of=("self",))
+            .filter(invitation=invitation)
+            .exclude(status=Review.Status.DELETED)
+        )
+        _with_pending_text(reviews)
+        current = {(r.kind, r.product_id): r for r in reviews}
         merchant = current.get((Review.Kind.MERCHANT, None))
         if merchant is None:
             raise NothingToEdit()

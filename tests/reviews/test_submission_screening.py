@@ -215,3 +215,28 @@ def test_it_screens_submissions_whose_message_was_lost_r17(invitation, other_inv
     assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
     assert set(reviews_of(other_invitation).values_list("status", flat=True)) == {"pending"}
     assert services_submission.reviews_screen_overdue() == 0
+
+
+def test_it_edits_a_submission_still_waiting_for_its_screening_r15(invitation):
+    """R15: an edit before the worker ran compares with the submitted text: the same text
+    again adds no version; a change is decided at once and the screening then leaves it."""
+    services_submission.review_receive(
+        invitation_id=invitation.pk, submission=submission(invitation), queue=False
+    )
+    same = services.review_edit(invitation_id=invitation.pk, submission=submission(invitation))
+    assert same == []
+    assert ReviewVersion.objects.for_company(invitation.company_id).count() == 2
+
+    services.review_edit(
+        invitation_id=invitation.pk, submission=submission(invitation, text="Slow.", stars=2)
+    )
+    merchant = reviews_of(invitation).get(kind="merchant")
+    assert (merchant.status, merchant.rating, merchant.comment, merchant.version) == (
+        Review.Status.PUBLISHED,
+        2,
+        "Slow.",
+        2,
+    )
+    decided = services_submission.review_screen_submission(invitation_id=invitation.pk)
+    assert [r.kind for r in decided] == ["product"]
+    assert reviews_of(invitation).get(kind="merchant").version == 2
