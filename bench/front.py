@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import load
-from bench.server import _free_port
+from bench.server import _free_port, wait_ready
 from bench.stats import Figure
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
@@ -81,20 +81,9 @@ def static_body() -> bytes:
     return (line * (STATIC_BYTES // len(line) + 1))[:STATIC_BYTES]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, deadline: float, prefix: Path) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            logs = [prefix / "stderr.log", prefix / "error.log"]
-            text = "".join(log.read_text() for log in logs if log.exists())
-            raise RuntimeError(f"nginx exited with {proc.returncode}: {text[-2000:]}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (a loopback http URL)  # nosec B310
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("nginx did not answer within the deadline")
+def _nginx_logs(prefix: Path) -> str:
+    logs = [prefix / "stderr.log", prefix / "error.log"]
+    return ": " + "".join(log.read_text() for log in logs if log.exists())[-2000:]
 
 
 @contextlib.contextmanager
@@ -112,7 +101,13 @@ def nginx(*, upstream: str):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{base}/{STATIC_NAME}", proc, time.monotonic() + 30, prefix)
+        wait_ready(
+            f"{base}/{STATIC_NAME}",
+            proc,
+            time.monotonic() + 30,
+            name="nginx",
+            why=lambda: _nginx_logs(prefix),
+        )
         yield base, prefix
     finally:
         proc.terminate()

@@ -21,18 +21,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
+def wait_ready(url, proc: subprocess.Popen, deadline: float, *, name: str, why=lambda: ""):
+    """Until ``url`` answers 200; ``proc`` exiting first is an error (``why()`` adds its logs)."""
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}{why()}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (a loopback http URL)  # nosec B310
         ):
             if response.status == 200:
                 return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within the deadline")
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer within the deadline")
 
 
 @contextlib.contextmanager
@@ -62,7 +63,7 @@ def gunicorn(*, dbname: str, cache: str = "cold"):
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{base}/_bench/ok", proc, time.monotonic() + 60)
+        wait_ready(f"{base}/_bench/ok", proc, time.monotonic() + 60, name="gunicorn")
         yield base
     finally:
         proc.terminate()
