@@ -6,7 +6,7 @@
 import os
 
 from ekomi.settings.base import *  # noqa: F403
-from ekomi.settings.base import env
+from ekomi.settings.base import POSTGRES_OPTIONS, env
 
 DEBUG = False
 SECRET_KEY = "bench-secret-key-not-for-production"  # noqa: S105
@@ -21,6 +21,7 @@ DATABASES = {
         "PORT": env.int("BENCH_PGPORT", default=5432),
         "CONN_MAX_AGE": 60,
         "ATOMIC_REQUESTS": False,
+        "OPTIONS": {**POSTGRES_OPTIONS},  # prepared statements, as production
     }
 }
 REDIS_URL = env.str("BENCH_REDIS_URL", default="redis://127.0.0.1:6379/5")

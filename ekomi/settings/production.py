@@ -3,16 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, env, postgres_connection
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")  # raises ImproperlyConfigured when missing
 RATING_LINK_SECRET = env.str("RATING_LINK_SECRET", default=SECRET_KEY)
 if not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("Set the DATABASE_URL environment variable.")
-DATABASES["default"] = env.db("DATABASE_URL")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"] = postgres_connection(env.db("DATABASE_URL"))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -8,7 +8,7 @@ import hashlib
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, POSTGRES_OPTIONS, env
 
 
 def _migrations_fingerprint() -> str:
@@ -29,6 +29,7 @@ DATABASES["default"]["TEST"] = {
     "NAME": f"test_ekomi_{_migrations_fingerprint()}{env.str('TEST_DB_SUFFIX', default='')}"
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["OPTIONS"] = {**POSTGRES_OPTIONS}  # as production runs them
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/1")

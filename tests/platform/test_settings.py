@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import rest_framework
 from django.conf import settings
 from packaging.version import Version
@@ -94,3 +96,42 @@ def test_it_refuses_to_start_in_production_without_secret_key_or_database_url():
     assert no_database.returncode != 0 and "DATABASE_URL" in no_database.stderr
     both = _check(_production_env(SECRET_KEY="x" * 50, DATABASE_URL="postgres://u@127.0.0.1/x"))
     assert both.returncode == 0, both.stderr
+
+
+def _database_options(env) -> dict:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_it_prepares_repeated_statements_in_production_unless_turned_off():
+    """Issue 12 (origin figures): production binds on the server and prepares statements a
+    connection repeats; ``DB_PREPARED_STATEMENTS=0`` turns it off for poolers that cannot."""
+    env = _production_env(SECRET_KEY="x" * 50, DATABASE_URL="postgres://u@127.0.0.1/x")
+    assert _database_options(env) == {"server_side_binding": True, "prepare_threshold": 5}
+    assert _database_options({**env, "DB_PREPARED_STATEMENTS": "0"}) == {}
+
+
+@pytest.mark.django_db
+def test_it_plans_a_repeated_statement_once_per_connection():
+    """Issue 12: the fifth run of the same statement on a connection uses a prepared plan, so
+    Postgres no longer plans the public surfaces' reads on every request."""
+    from django.db import connection
+
+    from seals.selectors import public_shop
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared()
+    for _ in range(6):
+        assert public_shop("no-such-shop") is None
+    assert prepared() > before
