@@ -15,7 +15,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Product, Shop
-from companies.tenancy import TenantModel
+from companies.tenancy import TenantModel, company_key_led
 
 
 def email_digest(address: str) -> str:
@@ -119,6 +119,7 @@ class Invitation(TenantModel):
         NO_EMAIL = "no_email", _("no email address; the shop hands out the link itself")
         SELECTION_GROUP = "selection_group", _("outside the approved selection group (R8)")
 
+    company = company_key_led()  # invitation_company_status leads with it
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="invitation")
     # Public reference (API answers, Message-IDs) that reveals neither order nor sequence.
@@ -126,7 +127,7 @@ class Invitation(TenantModel):
     # The rating link's token is derived from this nonce with a server secret (tokens.py); the
     # database holds the nonce and the token's SHA-256, never the token itself (R9, AU-1).
     token_nonce = models.CharField(max_length=64)
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64)  # unique: invitation_token_hash_unique
     # Personal data, used only to send the invitation and erased after retention (R11).
     email = models.EmailField(blank=True)
     first_name = models.CharField(max_length=150, blank=True)
@@ -153,6 +154,9 @@ class Invitation(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["id", "company"], name="invitation_id_company_key"),
+            # A constraint rather than unique=True: no second, pattern-matching index on a hash
+            # nobody searches with LIKE.
+            models.UniqueConstraint(fields=["token_hash"], name="invitation_token_hash_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=_INVITATION_STATUSES), name="invitation_status_valid"
             ),

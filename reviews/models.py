@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Product, Shop
-from companies.tenancy import TenantModel
+from companies.tenancy import TenantModel, company_key_led
 from invitations.models import Invitation
 
 
@@ -43,6 +43,7 @@ class Review(TenantModel):
         UNPUBLISHED = "unpublished", _("unpublished")
         DELETED = "deleted", _("deleted")
 
+    company = company_key_led()  # review_company_shop leads with it
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="reviews")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     product = models.ForeignKey(
@@ -161,8 +162,12 @@ class ReviewMedia(TenantModel):
 class ReviewVersion(TenantModel):
     """One text of a review: an edit replaces the public text, the history stays (R15)."""
 
+    company = company_key_led()  # reviewversion_company leads with it
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="versions")
+    # reviewversion_unique (review, version) serves lookups and the cascade
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     version = models.PositiveIntegerField()
     rating = models.PositiveSmallIntegerField(choices=Rating.choices)
     comment = models.TextField(blank=True)
