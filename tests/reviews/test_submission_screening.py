@@ -240,3 +240,30 @@ def test_it_edits_a_submission_still_waiting_for_its_screening_r15(invitation):
     decided = services_submission.review_screen_submission(invitation_id=invitation.pk)
     assert [r.kind for r in decided] == ["product"]
     assert reviews_of(invitation).get(kind="merchant").version == 2
+
+
+def test_it_plans_the_receiving_statement_once_per_connection_r13(shop):
+    """R13 (issue 12): every lookup of the receiving statement is by key, so one generic plan
+    serves every submission; left to decide, Postgres re-planned it on each call."""
+    from django.db import connection
+
+    def plans() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+                "FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%INSERT INTO reviews_reviewversion%"],
+            )
+            return cursor.fetchone()
+
+    generic_before, custom_before = plans()
+    for _ in range(8):
+        invitation = factories.InvitationFactory(shop=shop, status="sent")
+        factories.OrderItemFactory(shop=shop, order=invitation.order)
+        services_submission.review_receive(
+            invitation_id=invitation.pk, submission=submission(invitation), queue=False
+        )
+        assert reviews_of(invitation).count() == 2
+    generic, custom = plans()
+    assert generic > generic_before
+    assert custom == custom_before
