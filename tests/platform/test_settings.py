@@ -135,3 +135,18 @@ def test_it_plans_a_repeated_statement_once_per_connection():
     for _ in range(6):
         assert public_shop("no-such-shop") is None
     assert prepared() > before
+
+
+def test_it_loads_the_url_maps_while_a_worker_boots():
+    """Issue 12 (bench, order ingest): importing the WSGI application imports every view module
+    and builds the URL maps, so no worker's first request pays for them."""
+    code = (
+        "import sys; import ekomi.wsgi; from django.urls import get_resolver; "
+        "print('invitations.views_api' in sys.modules, get_resolver()._populated)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
