@@ -52,3 +52,25 @@ class AddTenantForeignKey(migrations.operations.base.Operation):
 
     def describe(self):
         return f"Composite tenant foreign key on {self.model_name}.{self.field_name}"
+
+
+class PostgresOnly:
+    """An operation that changes the database only on Postgres; on the SQLite fallback only the
+    migration state changes (a Postgres-only index, or a table SQLite would have to rebuild
+    with one)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class AddIndexOnPostgres(PostgresOnly, migrations.AddIndex):
+    pass
+
+
+class AlterFieldOnPostgres(PostgresOnly, migrations.AlterField):
+    pass

@@ -5,17 +5,7 @@ import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 from django.db import migrations
 
-
-class AddIndexOnPostgres(migrations.AddIndex):
-    """GIN is a Postgres feature; on the SQLite fallback only the migration state changes."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+from companies.db import AddIndexOnPostgres  # GIN is a Postgres feature
 
 
 class Migration(migrations.Migration):

@@ -5,18 +5,9 @@ one index fewer to write per review and two per version (bench, rating submissio
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-class AlterFieldOnPostgres(migrations.AlterField):
-    """On the SQLite fallback only the state changes: rebuilding reviews_review there would try
-    to create the Postgres-only search index (0008), and an index more is harmless."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+# On SQLite, rebuilding reviews_review would try to create the Postgres-only search index (0008)
+# and an index more is harmless there.
+from companies.db import AlterFieldOnPostgres
 
 
 class Migration(migrations.Migration):
