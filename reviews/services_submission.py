@@ -55,7 +55,9 @@ WITH link AS (
        AND i.expires_at > %(now)s AND i.status <> %(expired)s
        AND NOT s.ratings_stopped AND NOT s.public_pages_disabled AND c.status = %(active)s
        AND NOT EXISTS (SELECT 1 FROM reviews_review AS r WHERE r.invitation_id = i.id)
- RETURNING i.id, i.company_id, i.shop_id, i.order_id
+ RETURNING i.id, i.company_id, i.shop_id,
+           ARRAY(SELECT item.product_id FROM invitations_orderitem AS item
+                  WHERE item.order_id = i.order_id) AS items
 ), wanted AS (
     SELECT * FROM unnest(%(kinds)s::varchar[], %(products)s::bigint[], %(ratings)s::int[],
                          %(comments)s::text[]) WITH ORDINALITY AS w(kind, product_id, rating,
@@ -70,9 +72,7 @@ WITH link AS (
            CASE WHEN w.kind = %(merchant)s THEN %(dialogue_email)s ELSE '' END, '', %(pending)s,
            gen_random_uuid(), 1, %(now)s
       FROM link CROSS JOIN wanted AS w
-     WHERE w.kind = %(merchant)s OR EXISTS (
-           SELECT 1 FROM invitations_orderitem AS item
-            WHERE item.order_id = link.order_id AND item.product_id = w.product_id)
+     WHERE w.kind = %(merchant)s OR w.product_id = ANY (link.items)
      ORDER BY w.n
  RETURNING id, company_id, shop_id, product_id, rating
 )
