@@ -6,7 +6,7 @@
 import os
 
 from ekomi.settings.base import *  # noqa: F403
-from ekomi.settings.base import POSTGRES_OPTIONS, env
+from ekomi.settings.base import POSTGRES_OPTIONS, REDIS_BROKER_TRANSPORT, env
 
 DEBUG = False
 SECRET_KEY = "bench-secret-key-not-for-production"  # noqa: S105
@@ -34,6 +34,7 @@ CACHES = {
     }
 }
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = REDIS_BROKER_TRANSPORT
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -8,7 +8,7 @@ import hashlib
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, POSTGRES_OPTIONS, env
+from .base import BASE_DIR, POSTGRES_OPTIONS, REDIS_BROKER_TRANSPORT, env
 
 
 def _migrations_fingerprint() -> str:
@@ -43,6 +43,7 @@ CACHES = {
     }
 }
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = REDIS_BROKER_TRANSPORT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Live-stack tests of a lost worker (FA-2) shorten these, as the test plan prescribes.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
