@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Product, Shop
-from companies.tenancy import TenantModel, company_key_led
+from companies.tenancy import TenantModel, company_key_led, tenant_keyed
 from invitations.models import Invitation
 
 
@@ -44,14 +44,14 @@ class Review(TenantModel):
         DELETED = "deleted", _("deleted")
 
     company = company_key_led()  # review_company_shop leads with it
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="reviews")
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="reviews")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    product = models.ForeignKey(
+    product = tenant_keyed(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
     )
     # Transaction-based reviews come through an invitation (004 §2.3). The link is cut when an
     # evaluator's data is erased; the flag keeps the review's kind for the average.
-    invitation = models.ForeignKey(
+    invitation = tenant_keyed(
         Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
     )
     is_transaction_based = models.BooleanField(default=True)
@@ -163,11 +163,9 @@ class ReviewVersion(TenantModel):
     """One text of a review: an edit replaces the public text, the history stays (R15)."""
 
     company = company_key_led()  # reviewversion_company leads with it
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="+")
     # reviewversion_unique (review, version) serves lookups and the cascade
-    review = models.ForeignKey(
-        Review, on_delete=models.CASCADE, related_name="versions", db_index=False
-    )
+    review = tenant_keyed(Review, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     rating = models.PositiveSmallIntegerField(choices=Rating.choices)
     comment = models.TextField(blank=True)

@@ -71,3 +71,34 @@ def test_it_keeps_no_pattern_index_on_the_token_hash():
     indexes = _indexes("invitations_invitation")
     on_hash = [i for i in indexes if i["columns"] == ("token_hash",)]
     assert [i["unique"] for i in on_hash] == [True]
+
+
+def _foreign_keys(table: str) -> list[tuple[tuple[str, ...], str]]:
+    """(columns, referenced table) of every foreign key of ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ARRAY(SELECT a.attname FROM unnest(con.conkey) AS k(n) "
+            "JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n "
+            "ORDER BY a.attname), ref.relname FROM pg_constraint con "
+            "JOIN pg_class t ON t.oid = con.conrelid JOIN pg_class ref ON ref.oid = con.confrelid "
+            "WHERE con.contype = 'f' AND t.relname = %s",
+            [table],
+        )
+        return [(tuple(columns), target) for columns, target in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("table", ["reviews_review", "reviews_reviewversion"])
+def test_it_checks_each_reference_of_a_review_once(table):
+    """Issue 12 (bench: rating), tenancy: a reference with a composite tenant key (x_id,
+    company_id) has no second, single-column key to the same table; the tenant key stays."""
+    keys = _foreign_keys(table)
+    composite = {(columns, target) for columns, target in keys if "company_id" in columns}
+    single = [(columns, target) for columns, target in keys if len(columns) == 1]
+    twice = [
+        (columns, target)
+        for columns, target in single
+        if (tuple(sorted((*columns, "company_id"))), target) in composite
+    ]
+    assert twice == []
+    assert len(composite) >= 2  # the shop's and the review's (or invitation's) tenant keys
+    assert (("company_id",), "companies_company") in single
