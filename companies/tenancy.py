@@ -102,17 +102,19 @@ def company_key_led() -> models.ForeignKey:
     )
 
 
-def tenant_keyed(to, **kwargs) -> models.ForeignKey:
+def tenant_keyed(to, *, one_to_one: bool = False, **kwargs) -> models.ForeignKey:
     """A reference whose only constraint on Postgres is its composite tenant key
     ``(x_id, company_id)`` (``companies.db.AddTenantForeignKey``).
 
     That key already proves the row exists, so Django's single-column key would make Postgres
-    check the same row a second time on every insert: on the busy tables (reviews and their
-    versions, written by every rating submission) that is a third of the integrity checks.
+    check the same row a second time on every insert: on the busy tables (orders, their items
+    and invitations, written by every ingested order; reviews and their versions, written by
+    every rating submission) that is a third or more of the integrity checks.
     The migration that drops it (``companies.db.AlterFieldOnPostgres``) leaves SQLite, which has
     no composite keys, with Django's key. Deletion rules (``on_delete``) stay Django's.
     """
-    return models.ForeignKey(to, db_constraint=False, **kwargs)
+    field = models.OneToOneField if one_to_one else models.ForeignKey
+    return field(to, db_constraint=False, **kwargs)
 
 
 class TenantModel(models.Model):

@@ -15,7 +15,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Product, Shop
-from companies.tenancy import TenantModel, company_key_led
+from companies.tenancy import TenantModel, company_key_led, tenant_keyed
 
 
 def email_digest(address: str) -> str:
@@ -33,7 +33,7 @@ def link_expiry(created_at) -> object:
 class Order(TenantModel):
     """An end-user agreement (004 §2.10). ``order_id`` is the only durable link to the evaluator."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="orders")
     order_id = models.CharField(max_length=255)
     ordered_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -60,9 +60,9 @@ class Order(TenantModel):
 class OrderItem(TenantModel):
     """A product bought in an order; the invitation asks for one product review per item (R13)."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="+")
+    order = tenant_keyed(Order, on_delete=models.CASCADE, related_name="items")
+    product = tenant_keyed(Product, on_delete=models.PROTECT, related_name="order_items")
 
     class Meta:
         constraints = [
@@ -120,8 +120,10 @@ class Invitation(TenantModel):
         SELECTION_GROUP = "selection_group", _("outside the approved selection group (R8)")
 
     company = company_key_led()  # invitation_company_status leads with it
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="invitation")
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="invitations")
+    order = tenant_keyed(
+        Order, one_to_one=True, on_delete=models.CASCADE, related_name="invitation"
+    )
     # Public reference (API answers, Message-IDs) that reveals neither order nor sequence.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The rating link's token is derived from this nonce with a server secret (tokens.py); the
