@@ -7,8 +7,10 @@ A client holds no connection of its own and is safe to share between threads, so
 builds it once and reuses it; connections still come from, and go back to, the same pool.
 The figure it moves is ``bench``'s "rating submissions": every submission queues its screening.
 
-Selected with ``CELERY_BROKER_TRANSPORT`` (``ekomi/settings/base.py``) for ``redis://`` and
-``rediss://`` brokers; the URL, its options and everything else stay kombu's.
+Selected with ``CELERY_BROKER_TRANSPORT`` (``ekomi/settings/base.py``) for a ``redis://``
+broker; the URL, its options and everything else stay kombu's. A ``rediss://`` broker keeps
+kombu's transport as named by the URL: kombu derives its TLS settings from that name, which an
+explicitly chosen transport would lose.
 """
 
 from __future__ import annotations

@@ -262,7 +262,8 @@ REDIS_BROKER_TRANSPORT = "ekomi.broker:Transport"
 # Delivery is at-least-once; every task is idempotent (TESTPLAN §1.5).
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if REDIS_URL:
-    CELERY_BROKER_TRANSPORT = REDIS_BROKER_TRANSPORT
+    if REDIS_URL.startswith("redis://"):  # rediss:// keeps kombu's own, which sets up TLS
+        CELERY_BROKER_TRANSPORT = REDIS_BROKER_TRANSPORT
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Above the longest countdown we use; reminders are scheduled in the DB, not by ETA.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

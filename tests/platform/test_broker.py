@@ -48,8 +48,9 @@ def test_it_delivers_what_it_publishes_in_order():
 
 
 def test_it_uses_the_transport_wherever_the_broker_is_redis():
-    """Issue 12: production selects the transport for a Redis broker, and keeps kombu's
-    filesystem transport when there is none (the embedded defaults)."""
+    """Issue 12: production selects the transport for a Redis broker; a TLS broker
+    (``rediss://``) keeps kombu's, which sets up TLS from the URL, and there is kombu's
+    filesystem transport when there is no Redis (the embedded defaults)."""
     code = (
         "import django; django.setup(); from ekomi.celery import app; "
         "c = app.connection_for_write(); print(c.transport_cls)"
@@ -62,13 +63,14 @@ def test_it_uses_the_transport_wherever_the_broker_is_redis():
         DATABASE_URL="postgres://u@127.0.0.1/x",
     )
     with_redis = {**base, "REDIS_URL": "redis://127.0.0.1:6379/9"}
+    with_tls = {**base, "REDIS_URL": "rediss://127.0.0.1:6380/9"}
     without = {k: v for k, v in base.items() if k != "REDIS_URL"}
     found = []
-    for env in (with_redis, without):
+    for env in (with_redis, with_tls, without):
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
             timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         found.append(done.stdout.strip())
-    assert found == ["ekomi.broker:Transport", "filesystem"]
+    assert found == ["ekomi.broker:Transport", "rediss", "filesystem"]
