@@ -258,8 +258,12 @@ class InvitationEmail(TenantModel):
         BOUNCED = "bounced", _("refused by the mail server")
         FAILED = "failed", _("failed")
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    company = company_key_led()  # invitationemail_company leads with it
+    shop = tenant_keyed(Shop, on_delete=models.CASCADE, related_name="+")
+    # invitationemail_unique (invitation, kind) leads with it: no index of its own.
+    invitation = tenant_keyed(
+        Invitation, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     message_id = models.CharField(max_length=255)

@@ -13,7 +13,12 @@ from django.db import connection
 
 pytestmark = pytest.mark.django_db
 
-BUSY_TABLES = ("invitations_invitation", "reviews_review", "reviews_reviewversion")
+BUSY_TABLES = (
+    "invitations_invitation",
+    "invitations_invitationemail",
+    "reviews_review",
+    "reviews_reviewversion",
+)
 
 
 def _indexes(table: str) -> list[dict]:
