@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.db import connection
 
 from bench import db, load
 from bench.stats import Figure, table, write_json
@@ -98,7 +99,10 @@ def test_it_refuses_to_touch_a_database_not_named_for_the_benchmark():
         db.database_drop(name="ekomi")
 
 
+@pytest.mark.django_db
 def test_it_seeds_a_tiny_dataset_where_every_row_belongs_to_its_shops_company():
+    """Issue 12: the seeded rows are consistent, and the big tables end with exactly the indexes
+    the migrations gave them (the seed drops their plain indexes while filling them)."""
     name = f"ekomi_bench_test_{secrets.token_hex(4)}"
     try:
         subprocess.run(
@@ -109,8 +113,13 @@ def test_it_seeds_a_tiny_dataset_where_every_row_belongs_to_its_shops_company():
         with psycopg.connect(db.conninfo(name)) as conn:
             counts = _counts(conn)
             mismatched = _rows_outside_their_shops_company(conn)
+            seeded_indexes = _index_definitions(conn.cursor())
     finally:
         db.database_drop(name=name)
+
+    with connection.cursor() as cursor:  # the test database: migrated, never seeded
+        assert seeded_indexes == _index_definitions(cursor)
+    assert any("USING gin" in definition for _, definition in seeded_indexes)
 
     assert counts == {
         "companies_company": 2,
@@ -122,6 +131,17 @@ def test_it_seeds_a_tiny_dataset_where_every_row_belongs_to_its_shops_company():
     }
     assert mismatched == {"companies_product": 0, "invitations_order": 0,
                           "invitations_invitation": 0, "reviews_review": 0}  # fmt: skip
+
+
+def _index_definitions(cursor) -> set[tuple[str, str]]:
+    from bench.seed import BULK_TABLES
+
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+        "AND tablename = ANY(%s)",
+        [list(BULK_TABLES)],
+    )
+    return set(cursor.fetchall())
 
 
 def _counts(conn) -> dict[str, int]:
