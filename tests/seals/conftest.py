@@ -19,7 +19,11 @@ HOSTILE = ("</text><script>alert(1)</script>", '"};alert(1);//', "]]>")
 def make_reviews(
     shop, ratings, *, days_ago=1, publish_delay=datetime.timedelta(0), **fields
 ) -> list[Review]:
-    """Published transaction-based merchant reviews, newest first by index, one bulk insert."""
+    """Published transaction-based merchant reviews, newest first by index, one bulk insert.
+
+    The rows are a microsecond apart, so they share one local day (and one rendered date)
+    whatever the hour the test runs at; minutes apart, a run just after midnight gave the
+    widget's random sample a mix of two dates."""
     now = timezone.now()
     fields = {
         "kind": Review.Kind.MERCHANT,
@@ -30,7 +34,7 @@ def make_reviews(
     }
     rows = []
     for index, rating in enumerate(ratings):
-        when = now - datetime.timedelta(days=days_ago, minutes=index)
+        when = now - datetime.timedelta(days=days_ago, microseconds=index)
         rows.append(
             Review(
                 company_id=shop.company_id,
