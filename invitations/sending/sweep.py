@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -28,8 +28,12 @@ def invitations_send_due(*, now: datetime.datetime | None = None) -> int:
     unrated and valid (R7), and claims whose task was lost (a broker outage, a killed worker).
     """
     sweep = _Sweep(now=now or timezone.now())
-    for due in (_due_invitations, _due_reminders, _stale_claims):
-        sweep.drain(due(sweep.now))
+    for due, in_index_order in (
+        (_due_invitations, True),
+        (_due_reminders, True),
+        (_stale_claims, False),  # the few rows being sent: no index walks them in claim order
+    ):
+        sweep.drain(due(sweep.now), in_index_order=in_index_order)
     return sweep.claimed - sweep.unqueued
 
 
@@ -71,6 +75,24 @@ def _stale_claims(now: datetime.datetime) -> QuerySet:
     )
 
 
+# Each batch takes the oldest due rows: walking the partial index in its order and stopping after
+# the batch is the right plan at any size. Right after an import burst the statistics still say
+# "a few due rows", and Postgres then reads and sorts every due row for every batch (EXPLAIN, 4,000
+# due: 76 ms per batch of 200, against 1.2 ms), which makes a sweep quadratic in what is due. The
+# penalty a disabled sort carries in the planner's costs would set off JIT compilation (200 ms for
+# a query that runs in 14), so that goes too.
+_ORDERED_SCAN_SQL = (  # SET LOCAL, as one statement that can be prepared
+    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), "
+    "set_config('jit', 'off', true)"
+)
+
+
+def _ordered_scan_plan() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_ORDERED_SCAN_SQL)
+
+
 @dataclass
 class _Sweep:
     now: datetime.datetime
@@ -78,13 +100,15 @@ class _Sweep:
     unqueued: int = 0
     broker_down: bool = False
 
-    def drain(self, due: QuerySet) -> None:
+    def drain(self, due: QuerySet, *, in_index_order: bool) -> None:
         for _ in range(MAX_BATCHES):
-            if self.broker_down or self._claim_batch(due) < BATCH_SIZE:
+            if self.broker_down or self._claim_batch(due, in_index_order) < BATCH_SIZE:
                 return
 
-    def _claim_batch(self, due: QuerySet) -> int:
+    def _claim_batch(self, due: QuerySet, in_index_order: bool) -> int:
         with transaction.atomic():
+            if in_index_order:
+                _ordered_scan_plan()
             # SKIP LOCKED: two sweeps at once (a beat double-fire) split the rows between them.
             rows = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(rows.values_list("pk", flat=True)[:BATCH_SIZE])

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
@@ -115,6 +116,29 @@ def test_it_claims_due_invitations_of_every_shop_once(
         sent: "sent",
     }
     assert reload(due).claimed_at == now
+
+
+def test_it_takes_each_batch_from_the_due_index_in_order_without_sorting_every_due_row(
+    shop, django_capture_on_commit_callbacks
+):
+    """R7, issue 12 (indexes chosen from EXPLAIN): the sweep walks the partial due index in due
+    order and stops after a batch. Right after an import burst the statistics say "a few due
+    rows", and Postgres then sorts every due row for every batch, which makes a sweep of n due
+    invitations cost n²; the sweep sets its plan so that this cannot happen."""
+    now = timezone.now()
+    factories.InvitationFactory.create_batch(3, shop=shop, due_at=now - datetime.timedelta(hours=1))
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks():
+        assert invitations_send_due(now=now) == 3
+    statements = [query["sql"] for query in queries]
+    claim = next(i for i, sql in enumerate(statements) if "SKIP LOCKED" in sql)
+    assert "'enable_sort', 'off', true" in statements[claim - 1]  # in the claim's transaction
+
+    due = sending.sweep._due_invitations(now).select_for_update(skip_locked=True, of=("self",))
+    with transaction.atomic():
+        sending.sweep._ordered_scan_plan()
+        plan = due.values_list("pk", flat=True)[: sending.BATCH_SIZE].explain()
+    assert "Index Scan using invitation_due_scheduled" in plan
+    assert "Sort" not in plan and "Bitmap" not in plan
 
 
 def test_it_sends_each_shop_its_own_template(
