@@ -3,7 +3,7 @@
 The figure: N due invitations are seeded, the product's sweep (``invitations_send_due``) claims
 them and queues one ``send_invitation_emails`` task per batch of ``SEND_BATCH_SIZE`` ids on a
 Redis database of the figure's own, and a ``celery worker`` subprocess (production settings,
-``--concurrency 2`` as in docker-compose.yml) renders and sends them to an aiosmtpd sink on
+``--concurrency 4`` as in docker-compose.yml) renders and sends them to an aiosmtpd sink on
 127.0.0.1. Timed from the sweep until the sink holds N messages with N distinct Message-IDs:
 emails/s.
 
@@ -55,7 +55,7 @@ from bench.stats import Figure
 ROOT = Path(__file__).resolve().parent.parent
 EMAILS_SMALL = 200  # --small runs once in CI: a quick check that the path works
 EMAILS_DEFAULT = 10_000
-WORKER_CONCURRENCY = 2  # docker-compose.yml and Procfile.dev run the worker with -c 2
+WORKER_CONCURRENCY = 4  # docker-compose.yml and Procfile.dev run the worker with -c 4
 BOOT_TIMEOUT = 60.0
 TARGET = 0.7
 SWEEP_AGO = datetime.timedelta(days=900)  # see the module docstring

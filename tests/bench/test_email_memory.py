@@ -146,3 +146,11 @@ def test_the_worker_runs_production_settings_on_the_bench_database_and_the_sink(
     assert env["REDIS_URL"] == "redis://127.0.0.1:6379/9"
     assert env["EMAIL_URL"] == "smtp://127.0.0.1:2525"
     assert "TEST_EMAIL_URL" not in env
+
+
+def test_the_worker_runs_with_the_concurrency_of_the_production_compose_file():
+    """Issue 12: the email figure measures the worker as docker-compose.yml and Procfile.dev run
+    it (its pool processes mostly wait on SMTP, Postgres and Redis, hence more than the cores)."""
+    option = f"--concurrency={email_figures.WORKER_CONCURRENCY} "
+    assert option in (email_figures.ROOT / "docker-compose.yml").read_text()
+    assert option in (email_figures.ROOT / "Procfile.dev").read_text()

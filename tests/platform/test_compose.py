@@ -172,7 +172,7 @@ def test_it_runs_the_worker_on_the_queue_tasks_are_sent_to(services):
     """A worker on another queue than the tasks' default would leave every job unsent."""
     command = shlex.split(_command(services["worker"]))
     assert command[:4] == ["celery", "-A", "ekomi", "worker"]
-    assert "--concurrency=2" in command
+    assert "--concurrency=4" in command
     queues = next(arg.split("=", 1)[1] for arg in command if arg.startswith("--queues="))
     assert queues.split(",") == ["default"]
     assert celery_app.conf.task_default_queue in queues.split(",")
