@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import selectors, services
 from billing.models import Contract, Invoice, InvoiceLine
@@ -228,7 +229,7 @@ def test_it_starts_early_when_the_first_order_comes_after_conclusion(company, sh
 
 def test_it_runs_from_the_management_command(company):
     """The ``run_billing`` command calls the same daily run as the beat task."""
-    factories.ContractFactory(company=company, starts_on=datetime.date.today())  # noqa: DTZ011
+    factories.ContractFactory(company=company, starts_on=timezone.localdate())
     call_command("run_billing", stdout=StringIO())
     call_command("run_billing", stdout=StringIO())
     assert Invoice.objects.for_company(company).count() == 1
