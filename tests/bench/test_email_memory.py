@@ -154,3 +154,12 @@ def test_the_worker_runs_with_the_concurrency_of_the_production_compose_file():
     option = f"--concurrency={email_figures.WORKER_CONCURRENCY} "
     assert option in (email_figures.ROOT / "docker-compose.yml").read_text()
     assert option in (email_figures.ROOT / "Procfile.dev").read_text()
+
+
+def test_the_small_email_figure_gives_every_pool_process_several_batches():
+    """Issue 12: the figure CI prints measures sending, not the first batch's start. With fewer
+    batches than pool processes some stand idle and the ratio says little."""
+    from invitations.sending import SEND_BATCH_SIZE
+
+    batches = email_figures.EMAILS_SMALL // SEND_BATCH_SIZE
+    assert batches >= 4 * email_figures.WORKER_CONCURRENCY
