@@ -136,11 +136,16 @@ def _fits(local: str, domain: str, unicode_domain: str, ascii_domain: str) -> bo
 
 
 def due_at_for(shop: Shop, order: OrderInput, now: datetime.datetime) -> datetime.datetime:
-    """Order (or delivery) date plus the shop's delay (R7, 004 §6.6); never in the past."""
+    """Order (or delivery) date plus the shop's delay (R7, 004 §6.6); never in the past.
+
+    The delay is whole days of 24 hours, as reminders and link expiry count them, added in UTC:
+    a date the API read in local time and the same instant with its offset (a CSV) are due at
+    the same moment, also across a daylight-saving change."""
     basis = order.ordered_at or now
     if shop.delay_basis == Shop.DelayBasis.DELIVERY and order.delivered_at:
         basis = order.delivered_at
-    return max(basis + datetime.timedelta(days=shop.invitation_delay_days), now)
+    due = basis.astimezone(datetime.UTC) + datetime.timedelta(days=shop.invitation_delay_days)
+    return max(due, now)
 
 
 def orders_ingest(*, shop: Shop, orders: list[OrderInput]) -> list[IngestResult]:

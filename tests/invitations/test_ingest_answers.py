@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+import zoneinfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from invitations.ingest import OrderInput, orders_ingest
+from invitations.ingest import OrderInput, due_at_for, orders_ingest
 from invitations.models import Invitation, Order, OrderItem
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,17 @@ def test_it_creates_each_order_once_when_two_requests_race(shop):
     assert sorted(created) == sorted(o.order_id for o in orders)
     assert all(r.invitation is not None for results in answers for r in results)
     assert Invitation.objects.for_company(shop.company).count() == 300
+
+
+def test_it_schedules_the_same_instant_whatever_zone_the_order_date_came_in_r7(shop):
+    """R7: the delay is whole days of 24 hours, as reminders and link expiry count them. An order
+    date the API read in local time and the same instant with its UTC offset (as a CSV may give
+    it) are due at the same moment, also across Berlin's change to summer time (29 March 2026),
+    where adding days in local time would make one of them due an hour early."""
+    local = datetime.datetime(2026, 3, 26, 0, 45, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+    utc = local.astimezone(datetime.UTC)
+    before = utc - datetime.timedelta(days=1)
+    week = datetime.timedelta(days=shop.invitation_delay_days)
+    from_api = due_at_for(shop, OrderInput(order_id="A-1", ordered_at=local), before)
+    from_csv = due_at_for(shop, OrderInput(order_id="A-1", ordered_at=utc), before)
+    assert from_api == from_csv == utc + week  # aware datetimes compare as instants
