@@ -43,7 +43,10 @@ def test_it_holds_a_paused_shops_invitations_and_reminders_until_the_pause_ends_
         assert invitations_send_due(now=now) == 1
     assert (_status(due), _status(reminder), _status(other)) == ("scheduled", "sent", "sending")
 
-    after = now + datetime.timedelta(days=3)
+    # Noon of the day after the pause: now + 72 h is still its last day when now is in the hour
+    # after midnight and the clocks go back from summer time in between.
+    day_after = today + datetime.timedelta(days=3)
+    after = timezone.make_aware(datetime.datetime.combine(day_after, datetime.time(12)))
     with django_capture_on_commit_callbacks():
         invitations_send_due(now=after)  # also re-queues the other shop's claim, now stale
     assert (_status(due), _status(reminder)) == ("sending", "sending")
