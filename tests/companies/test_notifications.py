@@ -24,6 +24,7 @@ from ekomi.celery import app as celery_app
 from reviews.models import Review
 from reviews.signals import review_changed
 from tests import factories
+from tests.dates import local_time as _at
 
 pytestmark = pytest.mark.django_db
 
@@ -143,12 +144,6 @@ def test_it_unsubscribes_with_one_click_without_login(client, company, shop):
 
 
 # --- Weekly digest ----------------------------------------------------------------------------
-
-
-def _at(day: datetime.date, hour: int = 12) -> datetime.datetime:
-    return datetime.datetime.combine(
-        day, datetime.time(hour), tzinfo=timezone.get_current_timezone()
-    )
 
 
 def test_it_sends_the_weekly_digest_once_per_week(company, shop, other_company, other_shop):

@@ -12,6 +12,7 @@ from companies.models import Shop
 from invitations.models import Invitation
 from invitations.sending import invitations_send_due
 from tests import factories
+from tests.dates import local_time
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +46,7 @@ def test_it_holds_a_paused_shops_invitations_and_reminders_until_the_pause_ends_
 
     # Noon of the day after the pause: now + 72 h is still its last day when now is in the hour
     # after midnight and the clocks go back from summer time in between.
-    day_after = today + datetime.timedelta(days=3)
-    after = timezone.make_aware(datetime.datetime.combine(day_after, datetime.time(12)))
+    after = local_time(today + datetime.timedelta(days=3))
     with django_capture_on_commit_callbacks():
         invitations_send_due(now=after)  # also re-queues the other shop's claim, now stale
     assert (_status(due), _status(reminder)) == ("sending", "sending")

@@ -23,13 +23,9 @@ from seals import scoring
 from seals.models import SealHistory, SealStatus
 from seals.services import seal_recompute, seals_recompute_all, window_start
 from tests import factories
+from tests.dates import local_time as _at
 
 TODAY = datetime.date(2026, 11, 22)
-NOON = datetime.time(12, 0)
-
-
-def _at(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, NOON, tzinfo=timezone.get_current_timezone())
 
 
 def _recent(index: int) -> datetime.datetime:

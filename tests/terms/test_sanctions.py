@@ -18,6 +18,7 @@ from terms.models import HandlingFee, Sanction, SanctionStep
 from terms.services import TermsError
 from terms.tasks import send_sanction_step_email
 from tests import factories
+from tests.dates import local_time
 from tests.platform.test_admin import admin_login
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,7 @@ pytestmark = pytest.mark.django_db
 T0 = timezone.now()
 # Noon of the first local day after the 7-day grace period. T0 + 8 × 24 h is still the 7th day
 # when T0 is in the hour after midnight and the clocks go back from summer time in between.
-_DAY_AFTER_GRACE = timezone.localdate(T0) + datetime.timedelta(days=8)
-AFTER_GRACE = timezone.make_aware(datetime.datetime.combine(_DAY_AFTER_GRACE, datetime.time(12)))
+AFTER_GRACE = local_time(timezone.localdate(T0) + datetime.timedelta(days=8))
 
 
 @pytest.fixture
