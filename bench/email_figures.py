@@ -99,6 +99,12 @@ class CountingHandler:
             self.size = 0
             self._ids: set[bytes] = set()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        """Offers PIPELINING (RFC 2920) as production relays do: aiosmtpd answers pipelined
+        commands in order, as the extension asks, but does not offer it itself."""
+        session.host_name = hostname  # the hook's duty once it exists (aiosmtpd's docs)
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         raw = envelope.original_content or b""
         headers = raw.split(b"\r\n\r\n", 1)[0]

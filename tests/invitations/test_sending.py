@@ -69,10 +69,12 @@ def eager():
     celery_app.conf.task_always_eager = False
 
 
-@pytest.fixture
-def smtp_sink(settings):
-    """A real SMTP server on 127.0.0.1 instead of the locmem outbox."""
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
+def smtp_sink(settings, request):
+    """A real SMTP server on 127.0.0.1 instead of the locmem outbox; once offering PIPELINING
+    (RFC 2920) as production relays do, once not."""
     sink = SmtpSink().start()
+    sink.handler.offer_pipelining(request.param)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

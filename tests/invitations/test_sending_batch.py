@@ -33,27 +33,12 @@ from invitations.tasks import send_invitation_email, send_invitation_emails
 from privacy.selectors import retention_days_for
 from privacy.services import retention_settings_save
 from tests import factories
+from tests.invitations.conftest import use_sink
 from tests.live.broker import publishing_to
-from tests.live.sink import CountingHandler, CountingSink
 
 pytestmark = pytest.mark.django_db
 
 OWNER_KEY = "ekomi:live-stack:owner"  # the marker tests/live and bench use to claim a database
-
-
-def use_sink(settings, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-
-
-@pytest.fixture
-def sink(settings) -> Iterator[CountingHandler]:
-    server = CountingSink().start()
-    use_sink(settings, server.port)
-    yield server.handler
-    server.stop()
 
 
 @pytest.fixture

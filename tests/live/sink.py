@@ -42,6 +42,7 @@ class SinkHandler:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self._pipelining = True  # kept by reset
         self.reset()
 
     def reset(self) -> None:
@@ -77,7 +78,24 @@ class SinkHandler:
         with self._lock:
             self._stall = True
 
+    def offer_pipelining(self, offered: bool) -> None:
+        """Whether EHLO offers PIPELINING (RFC 2920), as production relays do; on by default.
+        aiosmtpd reads pipelined commands in order and answers each as it goes, which is all the
+        extension asks of a server; it just does not say so itself."""
+        with self._lock:
+            self._pipelining = offered
+
+    def offers_pipelining(self) -> bool:
+        with self._lock:
+            return self._pipelining
+
     # aiosmtpd hooks -------------------------------------------------------------------------
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname  # the hook's duty once it exists (aiosmtpd's docs)
+        with self._lock:
+            offered = self._pipelining
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if offered else responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         with self._lock:
             answer = self._rcpt_answer

@@ -1,0 +1,26 @@
+"""The SMTP sink the send tests share: a real server on 127.0.0.1 (tests/live/sink.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live.sink import CountingHandler, CountingSink
+
+
+def use_sink(settings, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
+def sink(settings, request) -> Iterator[CountingHandler]:
+    """Once offering PIPELINING (RFC 2920) as production relays do, once not."""
+    server = CountingSink().start()
+    server.handler.offer_pipelining(request.param)
+    use_sink(settings, server.port)
+    yield server.handler
+    server.stop()
