@@ -1,8 +1,9 @@
 """Certificate page, widget.js and seal.svg through the production front, vs a static file.
 
-docker-compose.yml runs gunicorn alone and asks for a proxy in front of it, so the front is
-modelled as nginx with ``proxy_cache`` (``bench/nginx.conf.template``) before a gunicorn run as
-in production (3 workers x 2 threads, the Redis cache warm). The harness starts nginx in the
+The front is docker-compose.yml's: nginx with ``proxy_cache`` before a gunicorn run as in
+production (3 workers x 2 threads, the Redis cache warm). ``bench/nginx.conf.template`` places
+it on loopback ports and a temporary prefix and includes its location as it is
+(``deploy/nginx/public-cache.conf``). The harness starts nginx in the
 foreground from a temporary prefix directory on a free 127.0.0.1 port and stops it at the end.
 The baseline is a 2 KB static file served by the same nginx. Every path is fetched once before
 the runs (the cache is warm, as in production); each run's cache verdicts (HIT, MISS, EXPIRED,
@@ -31,6 +32,8 @@ from bench.server import _free_port, wait_ready
 from bench.stats import Figure
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+# The production front's location, included as it is (docker-compose.yml mounts the same file).
+PUBLIC_CACHE = Path(__file__).resolve().parent.parent / "deploy/nginx/public-cache.conf"
 STATIC_NAME = "_bench/static-2k.txt"
 STATIC_BYTES = 2048
 TARGET = 0.5
@@ -55,6 +58,7 @@ def render_config(*, prefix: Path, port: int, upstream: str) -> str:
         "port": str(port),
         "upstream": upstream,
         "static_name": STATIC_NAME,
+        "public_cache": str(PUBLIC_CACHE),
         "user": pwd.getpwuid(os.geteuid()).pw_name,
         "group": grp.getgrgid(os.getegid()).gr_name,
     }

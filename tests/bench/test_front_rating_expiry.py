@@ -63,8 +63,15 @@ def test_the_nginx_config_fills_every_field_and_caches_only_the_proxied_paths(tm
     assert "listen 127.0.0.1:12345;" in text
     assert "server 127.0.0.1:23456;" in text
     assert f"proxy_cache_path {tmp_path}/cache" in text
-    directives = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
-    assert not [d for d in directives if "proxy_ignore_headers" in d]  # the origin decides
+    # The location is the production front's, included as it is (docker-compose.yml).
+    assert f"include {front.PUBLIC_CACHE};" in text
+    shared = front.PUBLIC_CACHE.read_text()
+    directives = [line for line in shared.splitlines() if not line.lstrip().startswith("#")]
+    assert any(d.startswith("proxy_cache public;") for d in directives)
+    # The origin decides what is cached and for how long.
+    assert not [
+        d for d in directives if d.startswith(("proxy_ignore_headers", "proxy_cache_valid"))
+    ]
     assert f"location = /{front.STATIC_NAME}" in text
     assert (tmp_path / "html" / front.STATIC_NAME).stat().st_size == front.STATIC_BYTES == 2048
 

@@ -1,5 +1,6 @@
-"""docker-compose.yml runs the production shape (DESIGN.md §5): Postgres, Redis, web, worker,
-beat and a mail catcher, wired by the environment the settings read (AU-7, AU-6).
+"""docker-compose.yml runs the production shape (DESIGN.md §5): Postgres, Redis, web behind an
+nginx front, worker, beat and a mail catcher, wired by the environment the settings read (AU-7,
+AU-6).
 
 Docker is not needed: the file is parsed and its ``${NAME}`` interpolations are resolved the way
 Compose resolves them when nothing is set, so a test sees what the containers would get.
@@ -99,8 +100,10 @@ def _environment(service: dict) -> dict[str, str]:
     return {key: str(value) for key, value in environment.items()}
 
 
-def test_it_defines_the_six_services_without_the_obsolete_version_key(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat", "mailcatcher"}
+def test_it_defines_the_seven_services_without_the_obsolete_version_key(compose):
+    assert set(compose["services"]) == {
+        "postgres", "redis", "web", "front", "worker", "beat", "mailcatcher",
+    }  # fmt: skip
     assert "version" not in compose
 
 
@@ -154,7 +157,8 @@ def test_it_migrates_then_runs_gunicorn_on_port_8000(services):
     command = _command(services["web"])
     assert command.index("manage.py migrate") < command.index("gunicorn ekomi.wsgi")
     assert "--bind 0.0.0.0:8000" in command
-    assert any(str(port).endswith(":8000") for port in services["web"]["ports"])
+    # Reachable inside the compose network only: the public comes through the front.
+    assert "ports" not in services["web"] and services["web"]["expose"] == ["8000"]
 
 
 def test_it_healthchecks_web_on_healthz(services):
@@ -239,3 +243,85 @@ def test_it_builds_the_image_from_hashed_pins_as_a_non_root_user():
 def test_it_keeps_local_state_and_secrets_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".env", ".venv", "var", ".git", "**/__pycache__"} <= ignored
+
+
+# --- The front ------------------------------------------------------------------------------------
+
+FRONT_CONF = ROOT / "deploy/nginx/front.conf"
+PUBLIC_CACHE = ROOT / "deploy/nginx/public-cache.conf"
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    """Container path -> host path of the service's read-only bind mounts."""
+    pairs = [volume.rsplit(":", 1)[0].split(":", 1) for volume in service["volumes"]]
+    return {container: host for host, container in pairs}
+
+
+def test_it_publishes_the_nginx_front_on_port_8000_before_gunicorn(services):
+    """The public comes through the cache the benchmark measures (issue figures "via nginx"):
+    the front's port 8080 is published on 127.0.0.1:8000, it mounts the two files of
+    deploy/nginx/ where front.conf includes them, and it starts once web is healthy."""
+    front = services["front"]
+    assert re.fullmatch(r"nginx:\d+\.\d+-alpine", front["image"])  # a pinned release line
+    assert front["ports"] == ["127.0.0.1:8000:8080"]
+    mounts = _mounts(front)
+    assert (ROOT / mounts["/etc/nginx/conf.d/default.conf"]).resolve() == FRONT_CONF
+    assert (ROOT / mounts["/etc/nginx/ekomi/public-cache.conf"]).resolve() == PUBLIC_CACHE
+    conf = FRONT_CONF.read_text()
+    assert "include /etc/nginx/ekomi/public-cache.conf;" in conf
+    assert "listen 8080;" in conf and "server web:8000;" in conf
+    assert front["depends_on"] == {"web": {"condition": "service_healthy"}}
+
+
+def test_it_believes_x_forwarded_for_from_the_front_alone_ab_2(compose, services):
+    """AB-2: rate limits key on the client address; Django believes X-Forwarded-For only from the
+    front's fixed address, which lies in the compose network's fixed subnet."""
+    import ipaddress
+
+    address = services["front"]["networks"]["default"]["ipv4_address"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+    for name in APP_SERVICES:
+        assert _resolve(_environment(services[name])["TRUSTED_PROXIES"]) == address
+    conf = FRONT_CONF.read_text()
+    assert "real_ip_header X-Forwarded-For;" in conf
+    assert (
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in PUBLIC_CACHE.read_text()
+    )
+
+
+def test_it_keeps_request_urls_out_of_the_front_log_au_6():
+    """AU-6: the front logs with a format of its own, which names no part of the URL (the
+    image's default format logs the request line)."""
+    conf = FRONT_CONF.read_text()
+    log_format = re.search(r"log_format front (.*?);", conf, re.DOTALL).group(1)
+    assert "$status" in log_format
+    assert not re.search(
+        r"\$(request\b|request_uri|uri|args|arg_|query_string|http_referer)", log_format
+    )
+    assert re.findall(r"^\s*access_log (.*);", conf, re.MULTILINE) == ["/dev/stdout front"]
+
+
+def test_nginx_accepts_the_front_config(tmp_path):
+    """The front's configuration as the nginx image loads it (conf.d inside the http block),
+    checked by a real nginx (make test installs it); only the container's paths and the
+    upstream's name are swapped for ones that exist here."""
+    import subprocess
+
+    conf = (
+        FRONT_CONF.read_text()
+        .replace("/etc/nginx/ekomi/public-cache.conf", str(PUBLIC_CACHE))
+        .replace("/var/cache/nginx/", f"{tmp_path}/cache/")
+        .replace("server web:8000;", "server 127.0.0.1:1;")
+    )
+    (tmp_path / "front.conf").write_text(conf)
+    (tmp_path / "cache").mkdir()  # the image has /var/cache/nginx
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n include {tmp_path}/front.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"),
+         "-e", str(tmp_path / "error.log")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
