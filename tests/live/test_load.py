@@ -398,6 +398,53 @@ def test_it_serves_each_tenant_its_own_cached_public_surfaces_under_load_lo_2(we
     assert not checker["problems"], "\n".join(checker["problems"][:10])
 
 
+def test_it_serves_public_surfaces_from_the_front_cache_and_passes_everything_else_lo_2(web):
+    """LO-2 through the front docker-compose.yml runs (nginx including
+    deploy/nginx/public-cache.conf, on loopback ports as the benchmark runs it): each tenant's
+    certificate page, widget and seal come from the cache on the second request and still name
+    their own tenant only; a page that sets a cookie is never cached; an order batch of over
+    1 MB (nginx refuses bodies above 1 MB unless told) reaches the API and is stored."""
+    from bench import front
+
+    run = uuid.uuid4().hex[:8]
+    names = {"a": f"Alpha Front {run}", "b": f"Bravo Front {run}"}
+    shops = {}
+    for tenant, ratings in (("a", [5, 4]), ("b", [2, 3])):
+        shops[tenant] = factories.ShopFactory(
+            company=factories.CompanyFactory(name=names[tenant]),
+            name=names[tenant],
+            slug=f"front-{tenant}-{run}",
+        )
+        make_reviews(shops[tenant], ratings)
+    api_key = api_key_create(shop=shops["a"], name="front")[1]
+    orders = [_order(f"front-{run}-{i}", product=i % 50) for i in range(6_000)]
+    body = json.dumps(orders).encode()
+    assert len(body) > 1024 * 1024
+
+    with front.nginx(upstream=f"127.0.0.1:{web.port}") as (base, _prefix):
+        port = int(base.rsplit(":", 1)[1])
+        for tenant, other in (("a", "b"), ("b", "a")):
+            for surface in SURFACES:
+                path = f"/c/{shops[tenant].slug}/{surface}"
+                verdicts = []
+                for _ in range(2):
+                    answer = send(port, "GET", path)
+                    problem = _tenant_problem(answer, names[tenant], names[other])
+                    assert not problem, f"{path}: {problem}"
+                    verdicts.append(answer.headers.get("x-cache-status"))
+                assert verdicts == ["MISS", "HIT"], f"{path}: {verdicts}"
+
+        logins = [send(port, "GET", "/admin/login/") for _ in range(2)]
+        assert [a.status for a in logins] == [200, 200]
+        assert all("set-cookie" in a.headers for a in logins)
+        assert [a.headers.get("x-cache-status") for a in logins] == ["MISS", "MISS"]
+
+        answer = _post(port, api_key, body, f"front-{run}")
+    assert answer.status == 201, answer.body[:300]
+    stored = Order.objects.unscoped().filter(shop=shops["a"], order_id__startswith=f"front-{run}-")
+    assert stored.count() == len(orders)
+
+
 # --- LO-3 -----------------------------------------------------------------------------------------
 
 LO3_LIMIT = 60  # requests per key and minute
