@@ -107,7 +107,7 @@ def test_it_fails_rather_than_passes_when_pypi_cannot_be_reached():
     )
 
 
-def test_every_reviewed_pin_is_in_a_lock_file():
+def test_it_keeps_every_reviewed_pin_in_a_lock_file():
     """A review names the exact pin it checked: one left behind after a lock update is stale."""
     reviewed = advisories.reviewed_pins((ROOT / "requirements/reviewed.txt").read_text())
     locked = advisories.pins((ROOT / "requirements/dev.txt").read_text())

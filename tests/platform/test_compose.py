@@ -302,7 +302,7 @@ def test_it_keeps_request_urls_out_of_the_front_log_au_6():
     assert re.findall(r"^\s*access_log (.*);", conf, re.MULTILINE) == ["/dev/stdout front"]
 
 
-def test_nginx_accepts_the_front_config(tmp_path):
+def test_it_gives_nginx_a_front_config_it_accepts(tmp_path):
     """The front's configuration as the nginx image loads it (conf.d inside the http block),
     checked by a real nginx (make test installs it); only the container's paths and the
     upstream's name are swapped for ones that exist here."""
