@@ -161,13 +161,10 @@ def browser_context(chromium, settings):
 @pytest.fixture
 def mail_sink(settings):
     """An SMTP sink on 127.0.0.1 that Django sends to; yields its handler (``wait_for``)."""
-    from tests.live.sink import SmtpSink
+    from tests.live.sink import SmtpSink, send_to
 
     server = SmtpSink().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    send_to(settings, server.port)
     yield server.handler
     server.stop()
 

@@ -23,6 +23,7 @@ from invitations.csv_import import services as csv_services
 from invitations.models import EmailTemplate, Invitation, InvitationEmail, Order, OrderImport
 from invitations.views_backend import TEST_EMAILS_PER_HOUR
 from tests import factories
+from tests.live.sink import send_to
 
 pytestmark = pytest.mark.django_db
 
@@ -466,13 +467,8 @@ def test_it_says_so_when_the_test_email_cannot_be_sent(
     client, company, shop, settings, unused_tcp_port
 ):
     """R7: a mail server that refuses the connection gives a message, not an error page."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
-        "127.0.0.1",
-        unused_tcp_port,
-        2,
-    )
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    send_to(settings, unused_tcp_port)  # nobody listens there
+    settings.EMAIL_TIMEOUT = 2
     _login(client, company)
 
     response = client.post(TEMPLATE + "test/", {"subject": "Hello", "body": "Rate us"})

@@ -6,14 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live.sink import CountingHandler, CountingSink
-
-
-def use_sink(settings, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+from tests.live.sink import CountingHandler, CountingSink, send_to
 
 
 @pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
@@ -21,6 +14,6 @@ def sink(settings, request) -> Iterator[CountingHandler]:
     """Once offering PIPELINING (RFC 2920) as production relays do, once not."""
     server = CountingSink().start()
     server.handler.offer_pipelining(request.param)
-    use_sink(settings, server.port)
+    send_to(settings, server.port)
     yield server.handler
     server.stop()

@@ -33,8 +33,8 @@ from invitations.tasks import send_invitation_email, send_invitation_emails
 from privacy.selectors import retention_days_for
 from privacy.services import retention_settings_save
 from tests import factories
-from tests.invitations.conftest import use_sink
 from tests.live.broker import publishing_to
+from tests.live.sink import send_to
 
 pytestmark = pytest.mark.django_db
 
@@ -279,7 +279,7 @@ def test_it_stops_at_once_when_the_mail_server_refuses_connections(
 ):
     """FA-6: nobody listens: one connection attempt, then every email of the batch waits for a
     retry of its own; only the one tried counts an attempt."""
-    use_sink(settings, unused_tcp_port)
+    send_to(settings, unused_tcp_port)
     batch = [claimed(shop) for _ in range(3)]
     assert send_batch(*batch) == {"retry": 3}
     assert [record(i).attempts for i in batch] == [1, 0, 0]

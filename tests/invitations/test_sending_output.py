@@ -26,7 +26,7 @@ from invitations.emails_compiled import CompiledTemplates, compile_template
 from invitations.models import Invitation
 from invitations.sending import invitation_emails_send, mime
 from tests import factories
-from tests.live.sink import CountingSink
+from tests.live.sink import CountingSink, send_to
 
 pytestmark = pytest.mark.django_db
 
@@ -224,10 +224,7 @@ def test_it_sends_over_smtp_what_djangos_backend_sends(varied, settings):
     bytes Django's SMTP backend sends for the same email (the Date and boundary aside)."""
     server = CountingSink().start()
     try:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        send_to(settings, server.port)
         ids = [invitation.pk for invitation in varied]
         Invitation.objects.unscoped().filter(pk__in=ids).update(
             status="sending", claimed_at=timezone.now()

@@ -22,7 +22,7 @@ from invitations.models import Invitation
 from invitations.sending import invitation_emails_send
 from invitations.sending.mailer import Mailer
 from tests import factories
-from tests.invitations.conftest import use_sink
+from tests.live.sink import send_to
 
 
 class ScriptedServer:
@@ -92,7 +92,7 @@ class ScriptedServer:
 @pytest.fixture
 def scripted(settings):
     server = ScriptedServer()
-    use_sink(settings, server.port)
+    send_to(settings, server.port)
     yield server
     server.close()
 
@@ -137,7 +137,7 @@ def test_it_writes_the_envelope_in_one_go_when_the_server_offers_pipelining_id_4
 def test_it_sends_one_command_at_a_time_to_a_server_without_pipelining_id_4(settings, writes):
     """ID-4: without PIPELINING on offer, each command waits for its reply, as smtplib does."""
     server = ScriptedServer(pipelining=False)
-    use_sink(settings, server.port)
+    send_to(settings, server.port)
     try:
         mailer = Mailer()
         mailer.send(message())

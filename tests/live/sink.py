@@ -189,6 +189,14 @@ class _Controller(Controller):
         return self.loop.create_server(self._factory_invoker, sock=self._socket)
 
 
+def send_to(settings, port: int) -> None:
+    """Point Django's SMTP backend at 127.0.0.1:``port`` (a sink, or a port nobody listens on)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
 class SmtpSink:
     handler_class: type[SinkHandler] = SinkHandler
 
