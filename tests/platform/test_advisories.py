@@ -49,10 +49,12 @@ def fetcher(documents: dict[str, dict | None], *, error: OSError | None = None):
 
 
 def test_it_reads_every_pin_of_a_hashed_lock_without_extras_markers_or_comments():
+    """Issue 11 (the lock reviewed): every pinned package is checked, under its normalized name."""
     assert advisories.pins(LOCK) == {"celery": "5.7.0", "django": "5.2.19", "tomli": "2.2.1"}
 
 
 def test_it_takes_the_exact_releases_advisories_when_pypi_answers_for_it():
+    """Issue 11: the pinned release's own advisories decide; a withdrawn one does not count."""
     fetch = fetcher({"celery/5.7.0/json": project("5.8.0", "PYSEC-1", withdrawn=("GHSA-x",))})
     found = advisories.verdict("celery", "5.7.0", fetch, {})
     assert (found.status, found.detail) == ("advisory", "PYSEC-1")
@@ -63,7 +65,7 @@ def test_it_takes_the_exact_releases_advisories_when_pypi_answers_for_it():
 
 
 def test_it_settles_a_pin_that_is_the_newest_release_from_the_project_answer():
-    """Where the per-release path answers 404 (as on networks that pass only the project
+    """Issue 11: where the per-release path answers 404 (as on networks that pass only the project
     path), the newest release's advisories are the pin's."""
     assert (
         advisories.verdict("tomli", "2.2.1", fetcher({"tomli/json": project("2.2.1")}), {}).status
@@ -76,8 +78,9 @@ def test_it_settles_a_pin_that_is_the_newest_release_from_the_project_answer():
 
 
 def test_it_never_passes_a_pin_behind_the_newest_release_without_a_recorded_review():
-    """The newest release having no advisory says nothing about an older one (it may be the
-    fix): such a pin is unsettled unless reviewed.txt records that exact pin with a reason."""
+    """Issue 11: the newest release having no advisory says nothing about an older one (it may
+    be the fix): such a pin is unsettled unless reviewed.txt records that exact pin, with a
+    reason."""
     fetch = fetcher({"django/json": project("6.1.3")})
     assert advisories.verdict("django", "5.2.19", fetch, {}).status == "unsettled"
     reviewed = advisories.reviewed_pins(
@@ -89,8 +92,8 @@ def test_it_never_passes_a_pin_behind_the_newest_release_without_a_recorded_revi
 
 
 def test_it_fails_rather_than_passes_when_pypi_cannot_be_reached():
-    """A check that could not ask is not a pass (pip-audit without --strict prints "No known
-    vulnerabilities found" in that case)."""
+    """Issue 11: a check that could not ask is not a pass (pip-audit without --strict prints
+    "No known vulnerabilities found" in that case)."""
     verdicts = advisories.check(
         {"celery": "5.7.0", "django": "5.2.19"},
         fetcher({}, error=OSError("Name or service not known")),
@@ -108,7 +111,8 @@ def test_it_fails_rather_than_passes_when_pypi_cannot_be_reached():
 
 
 def test_it_keeps_every_reviewed_pin_in_a_lock_file():
-    """A review names the exact pin it checked: one left behind after a lock update is stale."""
+    """Issue 11: a review names the exact pin it checked; one left behind after a lock update
+    is stale."""
     reviewed = advisories.reviewed_pins((ROOT / "requirements/reviewed.txt").read_text())
     locked = advisories.pins((ROOT / "requirements/dev.txt").read_text())
     assert reviewed and all(locked.get(name) == version for name, version in reviewed)

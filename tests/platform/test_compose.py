@@ -258,7 +258,7 @@ def _mounts(service: dict) -> dict[str, str]:
 
 
 def test_it_publishes_the_nginx_front_on_port_8000_before_gunicorn(services):
-    """The public comes through the cache the benchmark measures (issue figures "via nginx"):
+    """LO-2: the public comes through the cache the benchmark measures (its "via nginx" figures):
     the front's port 8080 is published on 127.0.0.1:8000, it mounts the two files of
     deploy/nginx/ where front.conf includes them, and it starts once web is healthy."""
     front = services["front"]
@@ -303,7 +303,7 @@ def test_it_keeps_request_urls_out_of_the_front_log_au_6():
 
 
 def test_it_gives_nginx_a_front_config_it_accepts(tmp_path):
-    """The front's configuration as the nginx image loads it (conf.d inside the http block),
+    """LO-2: the front's configuration as the nginx image loads it (conf.d inside the http block),
     checked by a real nginx (make test installs it); only the container's paths and the
     upstream's name are swapped for ones that exist here."""
     import subprocess
