@@ -27,7 +27,7 @@ DATABASES = {
 REDIS_URL = env.str("BENCH_REDIS_URL", default="redis://127.0.0.1:6379/5")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ekomi.cache.RedisCache",
         "LOCATION": REDIS_URL,
         # A fresh prefix per gunicorn (bench/server.py): no run reads an earlier run's entries.
         "KEY_PREFIX": os.environ.get("BENCH_CACHE_PREFIX", "bench"),

@@ -35,7 +35,7 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/1")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ekomi.cache.RedisCache",
         "LOCATION": REDIS_URL,
         # One prefix per xdist worker, so parallel tests never read each other's entries.
         "KEY_PREFIX": f"test-{_worker}",

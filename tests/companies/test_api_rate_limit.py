@@ -55,7 +55,7 @@ def test_it_counts_a_burst_of_parallel_requests_exactly(api_key):
         {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
         # Redis that is down: nothing answers on this port.
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "ekomi.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
