@@ -16,7 +16,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from invitations.sending.limits import MAX_CONNECTION_LOSSES
-from invitations.sending.mime import MessageWriter
+from invitations.sending.mime import PLAIN_ADDRESS, MessageWriter
 
 
 class Mailer:
@@ -121,8 +121,8 @@ def _sendmail_pipelined(
     with ``sendmail``."""
     sender, recipients, message = envelope
     size = f" SIZE={len(message)}" if smtp.has_extn("size") else ""
-    commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{size}\r\n"]
-    commands += [f"RCPT TO:{smtplib.quoteaddr(address)}\r\n" for address in recipients]
+    commands = [f"MAIL FROM:{quoted(sender)}{size}\r\n"]
+    commands += [f"RCPT TO:{quoted(address)}\r\n" for address in recipients]
     smtp.send("".join([*commands, "DATA\r\n"]))
     mail = _reply(smtp, lambda code, text: smtplib.SMTPSenderRefused(code, text, sender))
     refused: dict[str, tuple[int, bytes]] = {}
@@ -145,7 +145,7 @@ def _sendmail_pipelined(
     if data[0] != 354:
         smtp._rset()  # noqa: SLF001
         raise smtplib.SMTPDataError(*data)
-    body = smtplib._quote_periods(message)  # noqa: SLF001 (what SMTP.data does to the message)
+    body = dot_stuffed(message)
     if body[-2:] != b"\r\n":
         body += b"\r\n"
     smtp.send(body + b".\r\n")
@@ -155,6 +155,22 @@ def _sendmail_pipelined(
     if done[0] != 250:
         smtp._rset()  # noqa: SLF001
         raise smtplib.SMTPDataError(*done)
+
+
+def quoted(address: str) -> str:
+    """``smtplib.quoteaddr(address)``; a plain address (what ``mime.envelope_address`` returns
+    for nearly every sender and recipient) without parsing it."""
+    if PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
+def dot_stuffed(message: bytes) -> bytes:
+    """What ``SMTP.data`` does to a message (RFC 5321, 4.5.2: a line's leading dot doubled),
+    without the regular expression's pass over the message when no line starts with a dot."""
+    if message[:1] != b"." and b"\n." not in message:
+        return message
+    return smtplib._quote_periods(message)  # noqa: SLF001
 
 
 def _reply(smtp: smtplib.SMTP, error: Callable[[int, bytes], Exception]) -> tuple[int, bytes]:

@@ -44,7 +44,7 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 # it fits on the header's line, and moves whole onto a continuation line when it is one long word.
 _SIMPLE_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 _MAX_LINE = 78  # email.policy.compat32.max_line_length
-_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")
+PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")
 
 
 class MessageWriter:
@@ -115,7 +115,7 @@ def stored_value(name: str, value) -> str:
 def envelope_address(address: str | tuple[str, str], encoding: str) -> str:
     """``sanitize_address(address, encoding)``; a plain ASCII address is returned as it is, as
     that function would, without parsing it."""
-    match = _PLAIN_ADDRESS.fullmatch(address) if type(address) is str else None
+    match = PLAIN_ADDRESS.fullmatch(address) if type(address) is str else None
     if match is not None:
         try:
             if punycode(match.group(1)) == match.group(1):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from invitations.models import Invitation
 from invitations.sending import invitation_emails_send
-from invitations.sending.mailer import Mailer
+from invitations.sending.mailer import Mailer, dot_stuffed, quoted
 from tests import factories
 from tests.live.sink import send_to
 
@@ -132,6 +132,55 @@ def test_it_writes_the_envelope_in_one_go_when_the_server_offers_pipelining_id_4
         "EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "QUIT",
     ]  # fmt: skip
     assert len(scripted.messages) == 2 and b"Dear customer" in scripted.messages[1]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "kim@example.org",
+        "o'neil+reviews@mail.example.co.uk",
+        "{weird}~user@x-y.example",
+        "Kim <kim@example.org>",
+        "<kim@example.org>",
+        "kim@[127.0.0.1]",
+        "",
+        "no-at-sign",
+        '"quoted local"@example.org',
+    ],
+)
+def test_it_quotes_an_envelope_address_as_smtplib_does_id_4(address):
+    """ID-4: the pipelined envelope names sender and recipients exactly as ``sendmail`` would."""
+    assert quoted(address) == smtplib.quoteaddr(address)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: x\r\n\r\nplain body\r\n",
+        b".starts with a dot\r\nbody\r\n",
+        b"Subject: x\r\n\r\n.\r\n..two\r\nend.\r\n.",
+        b"a\n.b\r.c\r\n",
+        b"",
+    ],
+)
+def test_it_doubles_a_leading_dot_as_smtplib_does_id_4(data):
+    """RFC 5321 4.5.2, ID-4: every line starting with a dot gets a second one, as in
+    ``SMTP.data``; a message without such a line is sent as it is."""
+    assert dot_stuffed(data) == smtplib._quote_periods(data)  # noqa: SLF001
+
+
+def test_it_delivers_lines_that_start_with_a_dot_unchanged_id_4(scripted):
+    """RFC 5321 4.5.2: a body line ".", "..x" or ".x" reaches the server dot-stuffed, so a lone
+    dot in a text cannot end the message early; the server stores the whole text."""
+    text = "Dear customer\n.\n.signature\n..two\nthe end"
+    mailer = Mailer()
+    mailer.send(EmailMessage("Hello", text, "shop@example.com", ["kim@example.org"]))
+    mailer.close()
+
+    assert len(scripted.messages) == 1
+    stored = scripted.messages[0]
+    assert b"\r\n..\r\n..signature\r\n...two\r\nthe end" in stored
+    assert stored.endswith(b"\r\n.\r\n")
 
 
 def test_it_sends_one_command_at_a_time_to_a_server_without_pipelining_id_4(settings, writes):
