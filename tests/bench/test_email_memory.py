@@ -163,3 +163,50 @@ def test_the_small_email_figure_gives_every_pool_process_several_batches():
 
     batches = email_figures.EMAILS_SMALL // SEND_BATCH_SIZE
     assert batches >= 4 * email_figures.WORKER_CONCURRENCY
+
+
+@pytest.mark.parametrize(
+    ("small", "sends", "rss_name"),
+    [
+        (True, [2_000, 4_000, 2_000, 4_000], "worker RSS sending 4,000 vs 2,000 emails (flat)"),
+        (False, [10_000, 10_000, 50_000, 100_000],
+         "worker RSS sending 100,000 vs 50,000 emails (flat)"),
+    ],
+)  # fmt: skip
+def test_the_worker_memory_figure_sends_100000_emails_at_the_default_scale(
+    monkeypatch, small, sends, rss_name
+):
+    """Issue 12 ("worker RSS while sending 100,000 emails"): the default scale compares a fresh
+    worker's peak at 100,000 emails with one at 50,000; --small reuses the rate figure's runs of
+    2,000 against 4,000. Which numbers of emails are sent, and what each figure is built from."""
+    from contextlib import contextmanager
+
+    from bench.figures import Plan
+
+    sent: list[int] = []
+
+    def send_through_worker(*, n, **_common):
+        sent.append(n)
+        return email_figures.SendResult(
+            n=n, seconds=n / 500, idle_rss_mb=300.0, peak_rss_mb=350.0 + len(sent),
+            peak_process_mb=90.0,
+        )  # fmt: skip
+
+    @contextmanager
+    def fake(*_args, **_kwargs):
+        yield None, None
+
+    monkeypatch.setattr(email_figures, "send_through_worker", send_through_worker)
+    monkeypatch.setattr(email_figures, "send_with_smtplib", lambda **kw: kw["n"] / 1000)
+    monkeypatch.setattr(email_figures, "rendered_message", lambda *_: b"x" * 100)
+    monkeypatch.setattr(email_figures, "smtp_sink", fake)
+    monkeypatch.setattr(email_figures, "own_redis_database", fake)
+    plan = Plan(dbname="ekomi_bench_x", shops=10, runs=5, orders_per_request=10, http_seconds=1)
+
+    rate, rss = email_figures.figures(plan, small=small)
+
+    assert sent == sends
+    assert rate.extra["emails"] == sends[0] and len(rate.samples) == 2
+    assert rss.name == rss_name
+    assert len(rss.samples) == len(rss.baseline_samples) == (2 if small else 1)
+    assert rss.extra["emails"] == ([2_000, 4_000] if small else [50_000, 100_000])
