@@ -9,6 +9,7 @@ UPDATE on the "sending" status (STYLE.md 3-4).
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import random
 import smtplib
@@ -126,37 +127,37 @@ def update_record(record: InvitationEmail, **fields) -> None:
 
 def record_sent(record: InvitationEmail, sent_at: datetime.datetime) -> None:
     """``update_record(record, status=SENT, sent_at=sent_at, last_error="")``, the one statement
-    a batch runs per email: written once, without building a queryset for every email."""
-    values = {
-        "status": EmailStatus.SENT,
-        "sent_at": sent_at,
-        "last_error": "",
-        "updated_at": timezone.now(),
-    }
+    a batch runs per email: its text built once per database, only the times and the key bound
+    (binding fewer values, and not building a queryset, is what makes it cheaper per email)."""
+    now = timezone.now()
     # Cross-tenant by primary key: a record this run claimed (``update_record``'s condition).
     with connection.cursor() as cursor:
-        cursor.execute(_record_sent_sql(), [*_db_values(values), record.pk, EmailStatus.SENDING])
+        cursor.execute(_record_sent_sql(connection.vendor), [*_db_times(sent_at, now), record.pk])
 
 
-def _record_sent_sql() -> str:
+@functools.cache
+def _record_sent_sql(vendor: str) -> str:
+    """The statement for ``vendor``'s quoting; the two statuses and the empty error are the
+    model's constants, written into it."""
     meta, quote = InvitationEmail._meta, connection.ops.quote_name
-    assignments = ", ".join(
-        f"{quote(meta.get_field(name).column)} = %s"
+    status, sent_at, last_error, updated_at = (
+        quote(meta.get_field(name).column)
         for name in ("status", "sent_at", "last_error", "updated_at")
     )
+    for constant in (EmailStatus.SENT, EmailStatus.SENDING):
+        if not constant.isidentifier():  # a literal must not need quoting beyond '...'
+            raise ValueError(f"status {constant!r} cannot be written into SQL as it is")
     return (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 (names from the model)  # nosec B608
-        f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} = %s"
+        f"UPDATE {quote(meta.db_table)} SET {status} = '{EmailStatus.SENT}', "  # noqa: S608 (names and constants from the model)  # nosec B608
+        f"{sent_at} = %s, {last_error} = '', {updated_at} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s AND {status} = '{EmailStatus.SENDING}'"
     )
 
 
-def _db_values(values: dict) -> list:
-    """Each value as the field would hand it to the database (aware datetimes in SQLite too)."""
-    meta = InvitationEmail._meta
-    return [
-        meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
-        for name, value in values.items()
-    ]
+def _db_times(*values: datetime.datetime) -> list:
+    """Each time as a DateTimeField hands it to the database (aware datetimes in SQLite too)."""
+    field = InvitationEmail._meta.get_field("updated_at")
+    return [field.get_db_prep_value(value, connection, prepared=False) for value in values]
 
 
 def update_invitation(invitation: Invitation, **fields) -> None:
