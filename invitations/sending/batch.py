@@ -48,6 +48,17 @@ logger = logging.getLogger(__name__)
 
 Status = Invitation.Status
 EmailStatus = InvitationEmail.Status
+# Row stamps a send run never reads: each timestamp costs Django's (pure-Python) loader ~3.5 us a
+# row, a quarter of reading a batch. A deferred field read would cost a query per email, which
+# the statement-count test of the batch catches.
+_UNUSED_STAMPS = (
+    "created_at",
+    "updated_at",
+    "shop__created_at",
+    "shop__updated_at",
+    "order__created_at",
+    "order__updated_at",
+)
 
 
 class SendLater(Exception):
@@ -181,7 +192,12 @@ class _Run:
     def _read(self, ids: list[int]) -> list[_Email]:
         # Deliberately cross-tenant: the task carries only ids; each row names its tenant, and
         # each email is rendered and finished in its tenant's scope.
-        rows = Invitation.objects.unscoped().select_related("shop", "order").in_bulk(ids)
+        rows = (
+            Invitation.objects.unscoped()
+            .select_related("shop", "order")
+            .defer(*_UNUSED_STAMPS)
+            .in_bulk(ids)
+        )
         pending = []
         for pk in ids:
             invitation = rows.get(pk)
