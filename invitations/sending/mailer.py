@@ -7,6 +7,7 @@ by ``mime.MessageWriter`` (the same bytes and envelope the backend would send); 
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 import socket
 from collections.abc import Callable
@@ -159,9 +160,16 @@ def _sendmail_pipelined(
 
 def quoted(address: str) -> str:
     """``smtplib.quoteaddr(address)``; a plain address (what ``mime.envelope_address`` returns
-    for nearly every sender and recipient) without parsing it."""
+    for nearly every recipient) without parsing it."""
     if PLAIN_ADDRESS.fullmatch(address):
         return f"<{address}>"
+    return _parsed_and_quoted(address)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_and_quoted(address: str) -> str:
+    # The envelope sender keeps its display name ('"<shop> via <platform>" <address>', as
+    # Django's backend passes it) and repeats with every email of a shop.
     return smtplib.quoteaddr(address)
 
 

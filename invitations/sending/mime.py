@@ -173,8 +173,12 @@ def _text_part(subtype: str, text: str) -> bytes | None:
     """One text part as the generator writes it; None where Django would use quoted-printable."""
     lines = text.splitlines()
     # No line can be longer in UTF-8 than four bytes a character: most texts need no encoding.
-    if max(map(len, lines), default=0) * 4 > RFC5322_EMAIL_LINE_LENGTH_LIMIT and any(
-        len(line.encode(errors="surrogateescape")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT
+    # Only a line between a quarter of the limit and the limit in characters needs encoding to
+    # tell (an HTML part has such lines).
+    limit = RFC5322_EMAIL_LINE_LENGTH_LIMIT
+    if any(
+        len(line) * 4 > limit
+        and (len(line) > limit or len(line.encode(errors="surrogateescape")) > limit)
         for line in lines
     ):
         return None

@@ -158,8 +158,10 @@ def test_it_leaves_to_django_what_it_does_not_write_itself():
         made.attach_alternative("<p>é</p>", "text/html")
         return made
 
-    long_line, copied, attached, latin = (
+    long_line, long_in_bytes, near_the_limit, copied, attached, latin = (
         message("x" * 1200),
+        message("é" * 600),  # 600 characters, 1,200 bytes: over the limit only once encoded
+        message("short\n" + "é" * 499),  # 998 bytes: still written here, as 8bit
         message("t"),
         message("t"),
         message("Grüße"),
@@ -167,7 +169,8 @@ def test_it_leaves_to_django_what_it_does_not_write_itself():
     copied.cc = ["c@example.com"]
     attached.attach("a.txt", "content", "text/plain")
     latin.encoding = "iso-8859-1"
-    for seed, made in enumerate([long_line, copied, attached, latin]):
+    made_all = [long_line, long_in_bytes, near_the_limit, copied, attached, latin]
+    for seed, made in enumerate(made_all):
         assert writer_bytes(made, seed) == django_bytes(made, seed)
 
 
