@@ -9,6 +9,7 @@ fails transiently, and what a dead run had claimed, goes on alone in ``send_invi
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from collections import Counter, defaultdict
@@ -19,7 +20,7 @@ from operator import or_
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -174,6 +175,7 @@ class _Run:
         self.to_stamp: list[_Email] = []
         self.ahead: dict[int, EmailMultiAlternatives] = {}  # rendered while the server was busy
         self.late: SoftTimeLimitExceeded | None = None  # the time limit, struck meanwhile
+        self.stamps = None  # the cursor of the send records' stamps while delivering
 
     def send(self, ids: list[int]) -> None:
         claimed = self._claim(self._read(ids))
@@ -280,6 +282,8 @@ class _Run:
 
     def _deliver(self, pending: list[_Email]) -> None:
         mailer = Mailer()
+        # One cursor for every stamp of the run: building one per email cost more than binding it.
+        self.stamps = connection.cursor()
         try:
             for position, email in enumerate(pending):
                 if not self._may_send(email):
@@ -296,6 +300,9 @@ class _Run:
             self._release_untried(pending, "the batch ran out of time")
         finally:
             mailer.close()
+            stamps, self.stamps = self.stamps, None
+            with contextlib.suppress(DatabaseError):
+                stamps.close()
 
     def _send_one(self, mailer: Mailer, email: _Email, *, following: list[_Email]) -> bool:
         """Render, send and stamp one email; False when the batch must stop. The ``following``
@@ -341,7 +348,7 @@ class _Run:
     def _sent(self, email: _Email) -> None:
         # The record at once and on its own: once it says "sent", no run sends this email again.
         # The invitations follow, set-based, at the end of the batch (``_stamp_invitations``).
-        record_sent(email.record, email.sent_at)
+        record_sent(email.record, email.sent_at, cursor=self.stamps)
         self.to_stamp.append(email)
         self.outcomes[email.pk] = "sent"
         # DEBUG: the send record has it, and the task logs each batch's summary at INFO.

@@ -125,14 +125,18 @@ def update_record(record: InvitationEmail, **fields) -> None:
     )
 
 
-def record_sent(record: InvitationEmail, sent_at: datetime.datetime) -> None:
+def record_sent(record: InvitationEmail, sent_at: datetime.datetime, *, cursor=None) -> None:
     """``update_record(record, status=SENT, sent_at=sent_at, last_error="")``, the one statement
     a batch runs per email: its text built once per database, only the times and the key bound
-    (binding fewer values, and not building a queryset, is what makes it cheaper per email)."""
+    (binding fewer values, and not building a queryset, is what makes it cheaper per email).
+    ``cursor``: one a run keeps open for all its stamps, else one of its own."""
+    if cursor is None:
+        with connection.cursor() as own:
+            record_sent(record, sent_at, cursor=own)
+        return
     now = timezone.now()
     # Cross-tenant by primary key: a record this run claimed (``update_record``'s condition).
-    with connection.cursor() as cursor:
-        cursor.execute(_record_sent_sql(connection.vendor), [*_db_times(sent_at, now), record.pk])
+    cursor.execute(_record_sent_sql(connection.vendor), [*_db_times(sent_at, now), record.pk])
 
 
 @functools.cache
