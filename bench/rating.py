@@ -5,9 +5,11 @@ shops), then, untimed, opens every link as a browser does: ``GET /r/<token>/`` (
 session) and ``GET /r/`` (the form and its CSRF token). Timed: the form ``POST /r/`` of every
 link (303 to ``/r/thanks/``, not followed), ``connections`` at a time; a submission counts when
 its review is stored and its invitation is ``rated``; the screening that publishes it is queued
-for a worker (none runs during the figure). The Celery messages queued meanwhile are counted
-from the broker. The baseline sends the same bodies with the same concurrency to
-``/_bench/insert`` (``bench/urls.py`` only), which stores one row in ``bench_submission``.
+for a worker (none runs during the figure): the submission joins the screening list beside the
+broker's queues, and one Celery message wakes a worker per batch. Messages and waiting
+submissions are counted from the broker. The baseline sends the same bodies with the same
+concurrency to ``/_bench/insert`` (``bench/urls.py`` only), which stores one row in
+``bench_submission``.
 """
 
 from __future__ import annotations
@@ -222,12 +224,14 @@ def post_all(base: str, path: str, sessions: list[Session], connections: int):
         return time.perf_counter() - started, statuses
 
 
-def _queued(broker_url: str) -> int | None:
-    """Messages waiting in the Celery broker's default queue (kombu's Redis list)."""
+def _queued(broker_url: str, screening_list: str) -> tuple[int, int] | None:
+    """Messages waiting in the Celery broker's default queue (kombu's Redis list) and
+    submissions waiting in the screening list beside it (``reviews.services_submission``)."""
     try:
         import redis
 
-        return redis.Redis.from_url(broker_url).llen("default")
+        client = redis.Redis.from_url(broker_url)
+        return client.llen("default"), client.llen(screening_list)
     except Exception:  # noqa: BLE001 - informative only; the figure does not depend on it
         return None
 
@@ -244,13 +248,16 @@ def rating_figure(*, dbname: str, base: str, shops: int, runs: int, n: int, conn
         links = create_links(dbname=dbname, n=n, shops=shops, tag=f"rate{secrets.token_hex(3)}")
         with ThreadPoolExecutor(max_workers=connections) as pool:
             sessions = list(pool.map(lambda link: open_session(base, link), links))
-        before = _queued(settings.CELERY_BROKER_URL)
+        before = _queued(settings.CELERY_BROKER_URL, settings.REVIEW_SCREENING_LIST)
         elapsed, statuses = post_all(base, "/r/", sessions, connections)
-        after = _queued(settings.CELERY_BROKER_URL)
+        after = _queued(settings.CELERY_BROKER_URL, settings.REVIEW_SCREENING_LIST)
         ok = stored(dbname=dbname, links=links)
         rates.append(ok / elapsed)
         failed.append(n - ok)
-        queued.append(None if before is None or after is None else after - before)
+        grown = None
+        if before is not None and after is not None:
+            grown = [b - a for a, b in zip(before, after, strict=True)]
+        queued.append(grown)
         if ok != n:
             print(f"rating run {run}: {n - ok} of {n} not stored; statuses "
                   f"{sorted(set(statuses))}", file=sys.stderr)  # fmt: skip
@@ -267,6 +274,6 @@ def rating_figure(*, dbname: str, base: str, shops: int, runs: int, n: int, conn
         target=TARGET,
         higher_is_better=True,
         note="form POST /r/ (review stored, recompute queued) vs a bare view doing one INSERT",
-        extra={"not_stored": failed, "celery_messages_queued": queued,
+        extra={"not_stored": failed, "queued_messages_and_waiting_submissions": queued,
                "baseline_not_inserted": base_failed},
     )  # fmt: skip

@@ -16,7 +16,7 @@ explicitly chosen transport would lose.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 
 from kombu.transport import redis
 
@@ -33,3 +33,33 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+def redis_client():
+    """A client of the Celery broker's Redis, or None when the broker is not Redis.
+
+    For the few lists the platform keeps beside the broker's queues (``reviews.screening``);
+    one client per broker URL, with the broker's socket timeouts, so a hung Redis fails fast.
+    """
+    from ekomi.celery import app
+
+    url = app.conf.broker_url or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    options = app.conf.broker_transport_options or {}
+    tls = app.conf.broker_use_ssl if url.startswith("rediss://") else None
+    return _client(
+        url,
+        options.get("socket_timeout"),
+        options.get("socket_connect_timeout"),
+        tuple(sorted(tls.items())) if isinstance(tls, dict) else (),
+    )
+
+
+@cache
+def _client(url: str, timeout, connect_timeout, tls: tuple):
+    import redis as redis_py
+
+    return redis_py.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=connect_timeout, **dict(tls)
+    )

@@ -1,17 +1,22 @@
 """A rating link's first submission in two steps: stored at once, screened by a worker (R13, R17).
 
 ``review_receive`` is what the rating page's POST does: one SQL statement checks the link
-(valid, its shop open for ratings, nothing submitted yet), marks the invitation rated and
-stores the merchant review and one per product of the order (R13) as ``pending`` ("awaiting
-check") with their first version. A pending review holds no text of its own (the text is in
-its version until it is checked), is never public and never counts. The screening is queued as
-``reviews.screen_submission``.
+(valid, its shop open for ratings, nothing submitted yet), marks the invitation rated and stores
+the merchant review and one per product of the order (R13) as ``pending`` ("awaiting check")
+with their first version. A pending review holds no text of its own (the text is in its version
+until it is checked), is never public and never counts. The screening is queued
+(``screening_queue``): the submission joins a list beside the broker's queues, and a worker
+takes the list in batches (``reviews.screen_waiting_submissions``). A submission that finds the
+list empty, or a batch more in it, publishes that task: under load one message serves a batch of
+submissions, where a message each cost the request more than storing the reviews (bench: rating
+submissions).
 
-``review_screen_submission`` is that task's body: the same single decision point as every other
-text (``review_decide``, R17): the automatic check of the text and the integrity screening
-(R23), at the submission's own time, then publish or hold and announce the change (R26). It
-reads the pending reviews under a row lock and changes nothing when there are none, so it is
-safe to run twice; ``reviews_screen_overdue`` is the backstop for a message that was lost.
+``review_screen_submission`` is what the worker runs for each submission: the same single
+decision point as every other text (``review_decide``, R17): the automatic check of the text and
+the integrity screening (R23), at the submission's own time, then publish or hold and announce
+the change (R26). It reads the pending reviews under a row lock and changes nothing when there
+are none, so it is safe to run twice; ``reviews_screen_overdue`` is the backstop for a message
+that was lost (or a list nobody was woken for).
 
 Publication does not wait for a person and never depends on the stars (R17): a clean review is
 public as soon as a worker has taken the message, in practice well under a second.
@@ -22,9 +27,11 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import RedisError
 
 from companies.models import Company
 from companies.tenancy import tenant_scope
@@ -45,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 # Screened by the backstop when still pending this long after submission.
 OVERDUE_AFTER = datetime.timedelta(minutes=2)
+# Waiting submissions a worker takes from the list at a time.
+SCREENING_BATCH = 50
 
 _RECEIVE_SQL = """
 WITH link AS (
@@ -164,14 +173,72 @@ def review_receive(
 
 
 def screening_queue(invitation_id: int, network: str | None) -> None:
-    """Queue the screening; without a broker it runs here, as the submission used to."""
-    from reviews.tasks import screen_submission
+    """Queue the screening of a stored submission (R17).
 
+    With a Redis broker the submission joins the broker's list of waiting submissions (one
+    command), and only a submission that finds the list empty (or a batch more in it) publishes
+    a task to work through it (``reviews_screen_waiting``). With another broker each submission
+    publishes its own message. Without a reachable broker the screening runs here, as the
+    submission used to.
+    """
+    from ekomi.broker import redis_client
+    from reviews.tasks import screen_submission, screen_waiting_submissions
+
+    client = redis_client()
+    if client is None:
+        _publish(screen_submission, [invitation_id, network], invitation_id, network)
+        return
     try:
-        screen_submission.apply_async(args=[invitation_id, network], retry=False)
-    except BrokerUnavailable:
+        waiting = client.rpush(settings.REVIEW_SCREENING_LIST, f"{invitation_id} {network or ''}")
+    except RedisError:
         logger.warning("screening of invitation %s runs inline: no broker", invitation_id)
         review_screen_submission(invitation_id=invitation_id, network=network)
+        return
+    if waiting % SCREENING_BATCH == 1:  # the list was empty, or a batch more came: wake one
+        _publish(screen_waiting_submissions, [], None, None)
+
+
+def _publish(task, args: list, invitation_id: int | None, network: str | None) -> None:
+    try:
+        task.apply_async(args=args, retry=False)
+    except BrokerUnavailable:
+        if invitation_id is None:
+            logger.warning("waiting submissions are screened inline: no broker")
+            reviews_screen_waiting()
+        else:
+            logger.warning("screening of invitation %s runs inline: no broker", invitation_id)
+            review_screen_submission(invitation_id=invitation_id, network=network)
+
+
+def reviews_screen_waiting(*, batch: int = SCREENING_BATCH) -> int:
+    """Screen the submissions waiting in the broker's list, oldest first, until it is empty.
+
+    Takes ``batch`` at a time; a full batch first wakes another worker for the rest, so a burst
+    is shared. A submission whose screening fails stays pending and the overdue backstop
+    decides it (as it does everything taken from the list by a worker that died). Returns how
+    many submissions it decided.
+    """
+    from ekomi.broker import redis_client
+    from reviews.tasks import screen_waiting_submissions
+
+    client = redis_client()
+    if client is None:
+        return 0
+    done = 0
+    while items := client.lpop(settings.REVIEW_SCREENING_LIST, batch):
+        if len(items) == batch:
+            _publish(screen_waiting_submissions, [], None, None)
+        for item in items:
+            invitation_id, _, network = item.decode().partition(" ")
+            try:
+                decided = review_screen_submission(
+                    invitation_id=int(invitation_id), network=network or None
+                )
+            except Exception:  # one bad submission must not strand the rest of the batch
+                logger.exception("screening of invitation %s failed", invitation_id)
+                continue
+            done += bool(decided)
+    return done
 
 
 def review_screen_submission(*, invitation_id: int, network: str | None = None) -> list[Review]:

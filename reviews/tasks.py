@@ -40,8 +40,17 @@ def screen_submission(invitation_id: int, network: str | None = None) -> int:
     return len(review_screen_submission(invitation_id=invitation_id, network=network))
 
 
+@shared_task(name="reviews.screen_waiting_submissions")
+def screen_waiting_submissions() -> int:
+    """Screen the submissions waiting in the broker's list until it is empty (R17)."""
+    from reviews.services_submission import reviews_screen_waiting
+
+    return reviews_screen_waiting()
+
+
 @shared_task(name="reviews.screen_overdue_submissions")
 def screen_overdue_submissions() -> int:
-    from reviews.services_submission import reviews_screen_overdue
+    """Backstop (R17): a list nobody was woken for, then submissions still pending."""
+    from reviews.services_submission import reviews_screen_overdue, reviews_screen_waiting
 
-    return reviews_screen_overdue()
+    return reviews_screen_waiting() + reviews_screen_overdue()

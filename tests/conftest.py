@@ -148,6 +148,14 @@ def _private_media_in_tmp(settings, tmp_path_factory):
     settings.PRIVATE_MEDIA_ROOT = str(tmp_path_factory.mktemp("private"))
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting_submissions(settings):
+    """Each test starts with this worker's list of submissions waiting for screening empty."""
+    from ekomi.broker import redis_client
+
+    redis_client().delete(settings.REVIEW_SCREENING_LIST)
+
+
 @pytest.fixture
 def browser_context(chromium, settings):
     """A fresh Chromium context behind a trusted proxy, with an address of its own: each run

@@ -52,6 +52,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
 }
+# One list per xdist worker (its live Celery worker inherits the name), as for the cache.
+REVIEW_SCREENING_LIST = f"reviews:screening:{_worker}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process tests read django.core.mail.outbox. A live-stack Celery worker (tests/live) is given
 # TEST_EMAIL_URL, the SMTP sink of its test; a name of its own, so a developer's EMAIL_URL never

@@ -7,17 +7,20 @@ them with the single decision point of R17.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+from collections.abc import Iterator
 
 import pytest
 from celery.signals import before_task_publish
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from ekomi.broker import redis_client
 from ekomi.celery import app as celery_app
 from invitations.models import Invitation, OrderItem
-from reviews import services, services_submission
+from reviews import services, services_submission, tasks
 from reviews.models import Review, ReviewVersion
 from tests import factories
 from tests.live.broker import publishing_to
@@ -165,9 +168,9 @@ def test_it_screens_only_the_named_submission_and_never_another_companys(
     assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
 
 
-def test_it_queues_the_screening_with_the_network_and_not_the_address_r17_r23(invitation):
-    """R17, R23: after commit one ``reviews.screen_submission`` message is published, carrying
-    the keyed network hash the burst checks compare, never the client's address."""
+@contextlib.contextmanager
+def published() -> Iterator[list[tuple[str, list]]]:
+    """The Celery messages this process publishes meanwhile: (task name, args)."""
     seen: list[tuple[str, list]] = []
 
     def record(sender=None, body=None, **kwargs):
@@ -175,16 +178,92 @@ def test_it_queues_the_screening_with_the_network_and_not_the_address_r17_r23(in
 
     before_task_publish.connect(record, weak=False)
     try:
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            network = services_submission.review_receive(
-                invitation_id=invitation.pk,
-                submission=submission(invitation),
-                client_ip="203.0.113.7",
-            )
+        yield seen
     finally:
         before_task_publish.disconnect(record)
-    assert ("reviews.screen_submission", [invitation.pk, network]) in seen
-    assert network and "203.0.113.7" not in repr(seen)
+
+
+def waiting(settings) -> list[str]:
+    return [item.decode() for item in redis_client().lrange(settings.REVIEW_SCREENING_LIST, 0, -1)]
+
+
+def receive(link, client_ip=None) -> str | None:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return services_submission.review_receive(
+            invitation_id=link.pk, submission=submission(link), client_ip=client_ip
+        )
+
+
+def test_it_queues_the_screening_with_the_network_and_not_the_address_r17_r23(invitation, settings):
+    """R17, R23: after commit the submission waits in the broker's list with the keyed network
+    hash the burst checks compare, never the client's address, and a worker is woken."""
+    with published() as seen:
+        network = receive(invitation, client_ip="203.0.113.7")
+    assert waiting(settings) == [f"{invitation.pk} {network}"]
+    assert seen == [("reviews.screen_waiting_submissions", [])]
+    assert network and "203.0.113.7" not in repr(waiting(settings))
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"pending"}
+
+
+def test_it_wakes_one_worker_for_a_burst_and_screens_it_in_batches_r17(
+    shop, other_shop, settings, monkeypatch
+):
+    """R17: submissions that find others waiting publish nothing (one message per batch of
+    ``SCREENING_BATCH``); the worker decides them all, oldest first, and a full batch wakes
+    another worker for the rest. Both companies' submissions are decided in their own tenant."""
+    monkeypatch.setattr(services_submission, "SCREENING_BATCH", 2)
+    links = []
+    for owner in (shop, other_shop, shop):
+        link = factories.InvitationFactory(shop=owner, status="sent")
+        factories.OrderItemFactory(shop=owner, order=link.order)
+        links.append(link)
+    with published() as seen:
+        for link in links:
+            receive(link)
+    assert [item.split(" ")[0] for item in waiting(settings)] == [str(x.pk) for x in links]
+    assert seen == [("reviews.screen_waiting_submissions", [])] * 2  # at 1 and at 3 waiting
+
+    with published() as seen:
+        assert services_submission.reviews_screen_waiting(batch=2) == 3
+    assert seen == [("reviews.screen_waiting_submissions", [])]  # the first batch was full
+    assert waiting(settings) == []
+    for link in links:
+        assert set(reviews_of(link).values_list("status", flat=True)) == {"published"}
+        assert set(reviews_of(link).values_list("company_id", flat=True)) == {link.company_id}
+
+
+def test_it_screens_the_rest_of_a_batch_when_one_submission_fails_r17(invitation, settings, caplog):
+    """R17: a submission whose screening raises is logged and left pending for the backstop;
+    the others taken with it are decided."""
+    redis_client().rpush(settings.REVIEW_SCREENING_LIST, "not-an-id ")
+    receive(invitation)
+    with caplog.at_level(logging.ERROR):
+        assert services_submission.reviews_screen_waiting() == 1
+    assert "screening of invitation not-an-id failed" in caplog.text
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
+
+
+def test_it_screens_a_list_nobody_was_woken_for_in_the_backstop_r17(invitation, settings):
+    """R17: a submission left waiting because its wake-up message was lost (a web process
+    killed between the two) is decided by the periodic backstop, with its network."""
+    network = services_submission.review_receive(
+        invitation_id=invitation.pk,
+        submission=submission(invitation),
+        client_ip="198.51.100.4",
+        queue=False,
+    )
+    redis_client().rpush(settings.REVIEW_SCREENING_LIST, f"{invitation.pk} {network}")
+    assert tasks.screen_overdue_submissions() == 1
+    assert waiting(settings) == []
+    assert set(reviews_of(invitation).values_list("status", flat=True)) == {"published"}
+
+
+def test_it_publishes_one_message_per_submission_on_a_broker_other_than_redis_r17(invitation):
+    """R17: without a Redis broker (the embedded default's file broker, RabbitMQ) each
+    submission publishes its own ``reviews.screen_submission`` with its network."""
+    with publishing_to("memory://"), published() as seen:
+        network = receive(invitation, client_ip="203.0.113.7")
+    assert seen == [("reviews.screen_submission", [invitation.pk, network])]
 
 
 def test_it_screens_in_the_request_when_the_broker_is_down(invitation, unused_tcp_port, caplog):
