@@ -74,3 +74,7 @@ class AddIndexOnPostgres(PostgresOnly, migrations.AddIndex):
 
 class AlterFieldOnPostgres(PostgresOnly, migrations.AlterField):
     pass
+
+
+class RunSQLOnPostgres(PostgresOnly, migrations.RunSQL):
+    pass

@@ -24,6 +24,7 @@ public as soon as a worker has taken the message, in practice well under a secon
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 
@@ -33,9 +34,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
-from companies.models import Company
 from companies.tenancy import tenant_scope
-from invitations.models import Invitation
+from invitations.models import Invitation, OrderItem
 from reviews.models import Review, ReviewMedia, ReviewVersion
 from reviews.services import (
     AlreadySubmitted,
@@ -55,48 +55,13 @@ OVERDUE_AFTER = datetime.timedelta(minutes=2)
 # Waiting submissions a worker takes from the list at a time.
 SCREENING_BATCH = 50
 
-_RECEIVE_SQL = """
-WITH link AS (
-    UPDATE invitations_invitation AS i
-       SET status = %(rated)s, used_at = %(now)s, updated_at = %(now)s
-      FROM companies_shop AS s, companies_company AS c
-     WHERE i.id = %(invitation)s AND s.id = i.shop_id AND c.id = s.company_id
-       AND i.expires_at > %(now)s AND i.status <> %(expired)s
-       AND NOT s.ratings_stopped AND NOT s.public_pages_disabled AND c.status = %(active)s
-       AND NOT EXISTS (SELECT 1 FROM reviews_review AS r WHERE r.invitation_id = i.id)
- RETURNING i.id, i.company_id, i.shop_id,
-           ARRAY(SELECT item.product_id FROM invitations_orderitem AS item
-                  WHERE item.order_id = i.order_id) AS items
-), wanted AS (
-    SELECT * FROM unnest(%(kinds)s::varchar[], %(products)s::bigint[], %(ratings)s::int[],
-                         %(comments)s::text[]) WITH ORDINALITY AS w(kind, product_id, rating,
-                                                                   comment, n)
-), stored AS (
-    INSERT INTO reviews_review (company_id, created_at, updated_at, shop_id, kind, product_id,
-                                invitation_id, is_transaction_based, rating, comment,
-                                display_name, dialogue_email, author_email, status, public_id,
-                                version, submitted_at)
-    SELECT link.company_id, %(now)s, %(now)s, link.shop_id, w.kind, w.product_id, link.id, true,
-           w.rating, '', %(display_name)s,
-           CASE WHEN w.kind = %(merchant)s THEN %(dialogue_email)s ELSE '' END, '', %(pending)s,
-           gen_random_uuid(), 1, %(now)s
-      FROM link CROSS JOIN wanted AS w
-     WHERE w.kind = %(merchant)s OR w.product_id = ANY (link.items)
-     ORDER BY w.n
- RETURNING id, company_id, shop_id, product_id, rating
+# One call of the function that stores the submission (migration reviews 0012): it checks the
+# link (valid, its shop open for ratings, nothing submitted yet), marks it rated and stores the
+# merchant review and one per product of the order, pending, with their first versions; it
+# returns the new reviews' ids, none when the link takes nothing.
+_RECEIVE_SQL = (
+    "SELECT reviews_receive(%s, %s, %s::varchar[], %s::bigint[], %s::integer[], %s::text[], %s, %s)"
 )
-INSERT INTO reviews_reviewversion (company_id, created_at, updated_at, shop_id, review_id,
-                                   version, rating, comment, edited_by_id)
-SELECT stored.company_id, %(now)s, %(now)s, stored.shop_id, stored.id, 1, stored.rating,
-       w.comment, NULL
-  FROM stored JOIN wanted AS w ON w.product_id IS NOT DISTINCT FROM stored.product_id
-RETURNING review_id
-"""
-
-
-# The statement's lookups are all by key, so one plan fits every submission; left to decide,
-# Postgres re-plans it on every call (half of its time: bench, rating submissions).
-_GENERIC_PLAN_SQL = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 def _network(client_ip: str | None) -> str | None:
@@ -119,6 +84,83 @@ def _refusal(invitation_id: int, now) -> Exception:
     return AlreadySubmitted()
 
 
+def _receive_statement(invitation_id: int, wanted: list, submission: Submission, now) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECEIVE_SQL,
+            [
+                invitation_id,
+                now,
+                [kind for kind, _, _ in wanted],
+                [product_id for _, product_id, _ in wanted],
+                [rating.rating for _, _, rating in wanted],
+                [rating.comment.strip() for _, _, rating in wanted],
+                clean_display_text(submission.display_name)[:60],
+                submission.dialogue_email,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _receive_portable(invitation_id: int, wanted: list, submission: Submission, now) -> list:
+    """What ``reviews_receive`` does, through the ORM, for a database other than Postgres (the
+    embedded SQLite of ``make run``): the same checks and rows, in one transaction."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.unscoped()  # the id comes from the signed review session
+            .select_for_update()
+            .select_related("shop", "shop__company")
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if (
+            invitation is None
+            or now >= invitation.expires_at
+            or invitation.status == Invitation.Status.EXPIRED
+            or invitation.shop.ratings_stopped
+            or not invitation.shop.is_public
+            or Review.objects.unscoped().filter(invitation_id=invitation_id).exists()
+        ):
+            return []
+        with tenant_scope(invitation.company_id):
+            ordered = set(
+                OrderItem.objects.filter(order_id=invitation.order_id).values_list(
+                    "product_id", flat=True
+                )
+            )
+            stored = []
+            for kind, product_id, rating in wanted:
+                if kind == Review.Kind.PRODUCT and product_id not in ordered:
+                    continue  # only the order's products can be rated (R13)
+                review = Review.objects.create(
+                    company_id=invitation.company_id,
+                    shop=invitation.shop,
+                    kind=kind,
+                    product_id=product_id,
+                    invitation=invitation,
+                    rating=rating.rating,
+                    display_name=clean_display_text(submission.display_name)[:60],
+                    dialogue_email=(
+                        submission.dialogue_email if kind == Review.Kind.MERCHANT else ""
+                    ),
+                    status=Review.Status.PENDING,
+                    submitted_at=now,
+                )
+                ReviewVersion.objects.create(
+                    company_id=invitation.company_id,
+                    shop=invitation.shop,
+                    review=review,
+                    version=1,
+                    rating=review.rating,
+                    comment=rating.comment.strip(),
+                )
+                stored.append(review.pk)
+            Invitation.objects.filter(pk=invitation_id).update(
+                status=Invitation.Status.RATED, used_at=now, updated_at=now
+            )
+        return stored
+
+
 def review_receive(
     *,
     invitation_id: int,
@@ -136,28 +178,16 @@ def review_receive(
         (Review.Kind.PRODUCT, product_id, rating)
         for product_id, rating in sorted(submission.products.items())
     ]
-    params = {
-        "invitation": invitation_id,
-        "now": now,
-        "rated": Invitation.Status.RATED,
-        "expired": Invitation.Status.EXPIRED,
-        "active": Company.Status.ACTIVE,
-        "merchant": Review.Kind.MERCHANT,
-        "pending": Review.Status.PENDING,
-        "kinds": [kind for kind, _, _ in wanted],
-        "products": [product_id for _, product_id, _ in wanted],
-        "ratings": [rating.rating for _, _, rating in wanted],
-        "comments": [rating.comment.strip() for _, _, rating in wanted],
-        "display_name": clean_display_text(submission.display_name)[:60],
-        "dialogue_email": submission.dialogue_email,
-    }
     network = _network(client_ip)
+    # One autocommitted call; a savepoint only when it shares a transaction (a failed call must
+    # not abort it) or has media to attach in the same transaction.
+    atomic = submission.media or connection.in_atomic_block
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             if connection.vendor == "postgresql":
-                cursor.execute(_GENERIC_PLAN_SQL)
-            cursor.execute(_RECEIVE_SQL, params)
-            stored = [row[0] for row in cursor.fetchall()]
+                stored = _receive_statement(invitation_id, wanted, submission, now)
+            else:
+                stored = _receive_portable(invitation_id, wanted, submission, now)
             if stored and submission.media:
                 merchant = (
                     Review.objects.unscoped().select_related("shop").filter(pk__in=stored)

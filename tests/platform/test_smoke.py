@@ -186,3 +186,51 @@ def test_it_boots_and_serves_the_demo_on_the_embedded_defaults(tmp_path):
     assert (var_dir / "db.sqlite3").is_file()
     assert list(var_dir.glob("celerybeat-schedule*"))
     assert _project_db_mtime() == project_db_before
+
+
+# Run by ``manage.py shell`` on the embedded SQLite database: a demo customer's rating link,
+# opened, filled in and sent as a browser does; then the screening a worker would run.
+_RATE_ON_SQLITE = """
+import json
+from django.test import Client
+from invitations.models import Invitation, OrderItem
+from invitations.tokens import token_for
+from reviews.models import Review
+from reviews.services_submission import review_screen_submission
+
+invitation = Invitation.objects.unscoped().filter(status="sent").order_by("pk").first()
+client = Client(HTTP_HOST="localhost")
+opened = client.get(f"/r/{token_for(invitation.token_nonce)}/").status_code
+form = client.get("/r/").status_code
+item = OrderItem.objects.unscoped().filter(order_id=invitation.order_id).first()
+data = {"merchant_rating": "5", "merchant_comment": "Friendly and fast."}
+if item is not None:
+    data[f"product_{item.product_id}_rating"] = "4"
+posted = client.post("/r/", data)
+stored = Review.objects.unscoped().filter(invitation=invitation)
+pending = sorted(stored.values_list("kind", "status"))
+review_screen_submission(invitation_id=invitation.pk)
+invitation.refresh_from_db()
+print(json.dumps({
+    "opened": opened, "form": form, "posted": posted.status_code,
+    "location": posted.headers.get("Location"), "products": int(bool(item)),
+    "pending": pending, "screened": sorted(stored.values_list("kind", "status")),
+    "invitation": invitation.status,
+}))
+"""
+
+
+def test_it_takes_a_rating_on_the_embedded_sqlite_database_r13_r17(tmp_path):
+    """R13, R17: on the embedded defaults (SQLite, no Redis) a rating link's form POST stores
+    the merchant review and the product's, pending, and marks the link rated; the screening
+    then publishes them."""
+    env = _embedded_env(tmp_path / "var", _free_port())
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "seed_demo", "--json")
+    result = json.loads(_manage(env, "shell", "-c", _RATE_ON_SQLITE).strip().splitlines()[-1])
+    assert (result["opened"], result["form"], result["posted"]) == (303, 200, 303), result
+    assert result["location"] == "/r/thanks/"
+    kinds = ["merchant"] + ["product"] * result["products"]
+    assert result["pending"] == [[kind, "pending"] for kind in kinds]
+    assert result["screened"] == [[kind, "published"] for kind in kinds]
+    assert result["invitation"] == "rated"

@@ -321,28 +321,25 @@ def test_it_edits_a_submission_still_waiting_for_its_screening_r15(invitation):
     assert reviews_of(invitation).get(kind="merchant").version == 2
 
 
+@pytest.mark.django_db(transaction=True)  # as a request runs it: no transaction around it
 def test_it_plans_the_receiving_statement_once_per_connection_r13(shop):
     """R13 (issue 12): every lookup of the receiving statement is by key, so one generic plan
-    serves every submission; left to decide, Postgres re-planned it on each call."""
+    serves every submission (left to decide, Postgres re-planned it on each call): the function
+    that runs it carries ``plan_cache_mode = force_generic_plan``, and a submission is one
+    autocommitted call, with no transaction statements around it."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    def plans() -> tuple[int, int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
-                "FROM pg_prepared_statements WHERE statement LIKE %s",
-                ["%INSERT INTO reviews_reviewversion%"],
-            )
-            return cursor.fetchone()
-
-    generic_before, custom_before = plans()
-    for _ in range(8):
-        invitation = factories.InvitationFactory(shop=shop, status="sent")
-        factories.OrderItemFactory(shop=shop, order=invitation.order)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'reviews_receive'")
+        assert cursor.fetchone()[0] == ["plan_cache_mode=force_generic_plan"]
+    invitation = factories.InvitationFactory(shop=shop, status="sent")
+    factories.OrderItemFactory(shop=shop, order=invitation.order)
+    submitted = submission(invitation)
+    with CaptureQueriesContext(connection) as queries:
         services_submission.review_receive(
-            invitation_id=invitation.pk, submission=submission(invitation), queue=False
+            invitation_id=invitation.pk, submission=submitted, queue=False
         )
-        assert reviews_of(invitation).count() == 2
-    generic, custom = plans()
-    assert generic > generic_before
-    assert custom == custom_before
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 1 and "reviews_receive(" in statements[0], statements
+    assert reviews_of(invitation).count() == 2
