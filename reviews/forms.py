@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from reviews import media as media_rules
@@ -11,6 +12,28 @@ from reviews.services import RatingInput, Submission
 
 MAX_COMMENT = 5000
 STAR_CHOICES = [(value, f"{value} – {label}") for value, label in reversed(Rating.choices)]
+
+
+class _StarChoices(BaseChoiceIterator):
+    """``STAR_CHOICES`` as every star field and its widget hold them: one constant, shared.
+
+    Django normalises a choice field's choices when it is built and deep-copies them for every
+    form (twice over, field and widget); for the few fixed stars that was most of the rating
+    form's set-up on each POST (bench: rating submissions). Choices given as a
+    ``BaseChoiceIterator`` are taken as they are, and this one is never copied.
+    """
+
+    def __iter__(self):
+        return iter(STAR_CHOICES)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+_STARS = _StarChoices()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -28,7 +51,7 @@ class MultipleFileField(forms.FileField):
 def _stars(required: bool, label) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
-        choices=STAR_CHOICES,
+        choices=_STARS,
         coerce=int,
         required=required,
         widget=forms.RadioSelect(attrs={"class": "star-input"}),

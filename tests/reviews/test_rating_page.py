@@ -226,6 +226,25 @@ def test_it_explains_a_missing_star_rating_and_stores_nothing(client, invitation
     assert not reviews_of(invitation).exists()
 
 
+@pytest.mark.parametrize("stars", ["0", "6", "five", "4.5"])
+def test_it_refuses_stars_outside_one_to_five_and_stores_nothing_r12(client, invitation, stars):
+    """R12, IN-2: a forged star value is refused with the form's message, shown beside the
+    shop's stars or the product's, and nothing is stored; the form offers exactly five stars."""
+    product = product_of(invitation)
+    open_session(client, invitation)
+    for field in ("merchant_rating", f"product_{product.pk}_rating"):
+        data = {"merchant_rating": "4", field: stars}
+        response = client.post(RATE, data)
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert f"Select a valid choice. {stars} is not one of the available choices." in page
+        assert not reviews_of(invitation).exists()
+    form = client.get(RATE).content.decode()
+    assert form.count('name="merchant_rating"') == 5
+    assert [f'name="merchant_rating" value="{n}"' in form for n in range(1, 6)] == [True] * 5
+    assert form.count(f'name="product_{product.pk}_rating"') == 5
+
+
 def test_it_stores_hostile_text_as_typed_and_shows_it_escaped(client, invitation):
     """IN-5: scripts and markup are text, everywhere they appear."""
     hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> =HYPERLINK("x")'
