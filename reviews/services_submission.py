@@ -28,6 +28,7 @@ import contextlib
 import datetime
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -52,8 +53,9 @@ logger = logging.getLogger(__name__)
 
 # Screened by the backstop when still pending this long after submission.
 OVERDUE_AFTER = datetime.timedelta(minutes=2)
-# Waiting submissions a worker takes from the list at a time.
+# Waiting submissions a worker takes from the list at a time, and batches in one task.
 SCREENING_BATCH = 50
+SCREENING_BATCHES_PER_TASK = 10
 
 # One call of the function that stores the submission (migration reviews 0012): it checks the
 # link (valid, its shop open for ratings, nothing submitted yet), marks it rated and stores the
@@ -240,13 +242,16 @@ def _publish(task, args: list, invitation_id: int | None, network: str | None) -
             review_screen_submission(invitation_id=invitation_id, network=network)
 
 
-def reviews_screen_waiting(*, batch: int = SCREENING_BATCH) -> int:
-    """Screen the submissions waiting in the broker's list, oldest first, until it is empty.
+def reviews_screen_waiting(
+    *, batch: int = SCREENING_BATCH, batches: int = SCREENING_BATCHES_PER_TASK
+) -> int:
+    """Screen the submissions waiting in the broker's list, oldest first.
 
-    Takes ``batch`` at a time; a full batch first wakes another worker for the rest, so a burst
-    is shared. A submission whose screening fails stays pending and the overdue backstop
-    decides it (as it does everything taken from the list by a worker that died). Returns how
-    many submissions it decided.
+    Takes ``batch`` at a time, at most ``batches`` times, so one task stays well inside its
+    time limit; a full batch first wakes another worker for the rest, so a burst is shared and
+    nothing is left without a worker coming. A submission whose screening fails stays pending
+    and the overdue backstop decides it (as it does everything taken from the list by a worker
+    that died). Returns how many submissions it decided.
     """
     from ekomi.broker import redis_client
     from reviews.tasks import screen_waiting_submissions
@@ -255,7 +260,10 @@ def reviews_screen_waiting(*, batch: int = SCREENING_BATCH) -> int:
     if client is None:
         return 0
     done = 0
-    while items := client.lpop(settings.REVIEW_SCREENING_LIST, batch):
+    for _ in range(batches):
+        items = client.lpop(settings.REVIEW_SCREENING_LIST, batch)
+        if not items:
+            break
         if len(items) == batch:
             _publish(screen_waiting_submissions, [], None, None)
         for item in items:
@@ -264,6 +272,8 @@ def reviews_screen_waiting(*, batch: int = SCREENING_BATCH) -> int:
                 decided = review_screen_submission(
                     invitation_id=int(invitation_id), network=network or None
                 )
+            except SoftTimeLimitExceeded:
+                raise
             except Exception:  # one bad submission must not strand the rest of the batch
                 logger.exception("screening of invitation %s failed", invitation_id)
                 continue

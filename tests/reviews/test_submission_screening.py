@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import before_task_publish
 from django.test import Client, TestCase
 from django.utils import timezone
@@ -230,6 +231,42 @@ def test_it_wakes_one_worker_for_a_burst_and_screens_it_in_batches_r17(
     for link in links:
         assert set(reviews_of(link).values_list("status", flat=True)) == {"published"}
         assert set(reviews_of(link).values_list("company_id", flat=True)) == {link.company_id}
+
+
+def test_it_leaves_the_rest_to_the_worker_it_woke_when_a_task_has_done_its_share_r17(
+    shop, settings
+):
+    """R17: one task takes at most ``batches`` batches (its time limit); the last of them was
+    full, so it woke another worker, which takes the rest."""
+    links = []
+    for _ in range(5):
+        link = factories.InvitationFactory(shop=shop, status="sent")
+        factories.OrderItemFactory(shop=shop, order=link.order)
+        services_submission.review_receive(
+            invitation_id=link.pk, submission=submission(link), queue=False
+        )
+        redis_client().rpush(settings.REVIEW_SCREENING_LIST, f"{link.pk} ")
+        links.append(link)
+    with published() as seen:
+        assert services_submission.reviews_screen_waiting(batch=2, batches=2) == 4
+    assert seen == [("reviews.screen_waiting_submissions", [])] * 2
+    assert waiting(settings) == [f"{links[-1].pk} "]
+    assert services_submission.reviews_screen_waiting(batch=2, batches=2) == 1
+    for link in links:
+        assert set(reviews_of(link).values_list("status", flat=True)) == {"published"}
+
+
+def test_it_stops_at_its_time_limit_instead_of_screening_on_r17(invitation, settings, monkeypatch):
+    """R17: Celery's soft time limit ends the task (the rest stays pending for the backstop);
+    it is not taken for one submission's failure."""
+    receive(invitation)
+
+    def out_of_time(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services_submission, "review_screen_submission", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        services_submission.reviews_screen_waiting()
 
 
 def test_it_screens_the_rest_of_a_batch_when_one_submission_fails_r17(invitation, settings, caplog):
