@@ -2,10 +2,10 @@
 
 Django's database session store reads a session with ``Session.objects.get(...)``: building that
 query costs the web process about three times the CPU the database spends answering it, on every
-request that looks at its session (every rating form POST, every page of the backend). This store
-reads the same row of the same table with a hand-written statement, prepared by the database
-after a few uses; everything else (writing, expiry, cycling the key, clearing) is Django's.
-The figure it moves is ``bench``'s "rating submissions".
+request that looks at its session (every page of the backend; the rating pages keep their review
+session in a signed cookie instead, ``reviews.views``). This store reads the same row of the same
+table with a hand-written statement, prepared by the database after a few uses; everything else
+(writing, expiry, cycling the key, clearing) is Django's.
 
 Selected with ``SESSION_ENGINE = "ekomi.sessions"``.
 """

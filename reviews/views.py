@@ -1,11 +1,16 @@
 """The evaluator's pages: the rating link, the form, edits and deletion (R12-R16, AU-3, AU-4).
 
-The token in ``/r/<token>/`` is swapped for a review session on the first request and the
-browser is sent on to ``/r/`` (303), so the token never sits in the address bar, the history or a
-Referer (AU-4). Every page here is ``no-store``. The token URL answers with ``no-referrer``; the
-pages after it carry no secret and use ``same-origin``, because under ``no-referrer`` browsers send
-``Origin: null`` with a form POST (Fetch standard) and the CSRF origin check would refuse every
-submission.
+The token in ``/r/<token>/`` is swapped for a review session on the first request and the browser
+is sent on to ``/r/`` (303), so the token never sits in the address bar, the history or a Referer
+(AU-4). The review session is a signed cookie (``django.core.signing``, HttpOnly, SameSite=Lax,
+path ``/r/``, two hours): the invitation's id, the form's products and the chosen language, never
+the token. Nobody can forge or alter it without the secret key, and the form's POST reads nothing
+before the one call that stores the submission (bench: rating submissions; a database session cost
+a read on every POST and a write on every opened link).
+
+Every page here is ``no-store``. The token URL answers with ``no-referrer``; the pages after it
+carry no secret and use ``same-origin``, because under ``no-referrer`` browsers send ``Origin:
+null`` with a form POST (Fetch standard) and the CSRF origin check would refuse every submission.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -30,20 +36,67 @@ from reviews import services, services_submission
 from reviews.forms import RatingForm, VisitorReviewForm
 from reviews.models import Review
 
-SESSION_KEY = "review_session"
+REVIEW_COOKIE = "review"
+_COOKIE_SALT = "reviews.review-session"
+_COOKIE_BYTES = 3800  # browsers keep a cookie of up to 4,096 bytes, name and attributes included
 SESSION_SECONDS = 2 * 60 * 60  # a short review session; the link opens a new one any time
 MISSES_PER_MINUTE = 30  # unknown tokens per IP before 429 (AB-2)
 LANGUAGES = {"en", "de"}
 
 
+def review_session(request) -> dict | None:
+    """The review session the browser sent: signed by us and not older than two hours."""
+    if not hasattr(request, "_review_session"):
+        raw, data = request.COOKIES.get(REVIEW_COOKIE), None
+        if raw:
+            try:
+                data = signing.loads(raw, salt=_COOKIE_SALT, max_age=SESSION_SECONDS)
+            except signing.BadSignature:  # altered, forged, or expired
+                data = None
+        valid = isinstance(data, dict) and isinstance(data.get("id"), int)
+        request._review_session = data if valid else None
+    return request._review_session
+
+
+def keep_review_session(request, data: dict | None) -> None:
+    """Set (or, with None, end) the review session; the response carries it (``private_page``)."""
+    request._review_session = data
+    request._review_session_changed = True
+
+
+def _write_review_session(request, response) -> None:
+    data = request._review_session
+    if data is None:
+        response.delete_cookie(REVIEW_COOKIE, path="/r/", samesite="Lax")
+        return
+    value = signing.dumps(data, salt=_COOKIE_SALT, compress=True)
+    if len(value) > _COOKIE_BYTES and "products" in data:
+        # A very large order: without its products the form reads them from the order.
+        value = signing.dumps(
+            {k: v for k, v in data.items() if k != "products"}, salt=_COOKIE_SALT, compress=True
+        )
+    response.set_cookie(
+        REVIEW_COOKIE,
+        value,
+        max_age=SESSION_SECONDS,
+        path="/r/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 def private_page(view=None, *, referrer: str = "same-origin"):
-    """No caching anywhere and no Referer leaving for another site (AU-4)."""
+    """No caching anywhere and no Referer leaving for another site (AU-4); a review session
+    the view set or ended goes out with the response."""
 
     def decorate(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
             response["Referrer-Policy"] = referrer
+            if getattr(request, "_review_session_changed", False):
+                _write_review_session(request, response)
             return response
 
         return never_cache(wrapped)
@@ -64,9 +117,11 @@ def _state_page(request, state: str, status: int, language: str | None = None):
 
 
 def _language(request, invitation: Invitation) -> str:
-    chosen = request.GET.get("lang") or request.session.get("review_language")
+    data = review_session(request) or {}
+    chosen = request.GET.get("lang") or data.get("language")
     if chosen in LANGUAGES:
-        request.session["review_language"] = chosen
+        if data and data.get("language") != chosen:
+            keep_review_session(request, {**data, "language": chosen})
         return chosen
     return invitation.order.locale if invitation.order.locale in LANGUAGES else "en"
 
@@ -97,17 +152,19 @@ def open_link(request, token: str):
             [item.product_id, item.product.name]
             for item in invitation.order.items.select_related("product")
         ]
-    request.session.cycle_key()
-    request.session[SESSION_KEY] = {
-        "id": invitation.pk,
-        "until": time.time() + SESSION_SECONDS,
-        "products": products,  # the form's fields, so that a first submission reads nothing
-    }
+    keep_review_session(
+        request,
+        {
+            "id": invitation.pk,
+            "until": time.time() + SESSION_SECONDS,
+            "products": products,  # the form's fields, so that a first submission reads nothing
+        },
+    )
     return see_other(reverse("reviews:rate"))
 
 
 def _session_invitation(request) -> Invitation | None:
-    data = request.session.get(SESSION_KEY)
+    data = review_session(request)
     if not data or data.get("until", 0) < time.time():
         return None
     invitation = (
@@ -159,7 +216,7 @@ def _receive_first(request):
     """The common POST: a valid first submission, stored by one statement (R13, R17) with no
     read before it; the statement itself checks the link. Anything else (an invalid form, an
     edit, a closed link) returns None and takes the full path, which explains it."""
-    data = request.session.get(SESSION_KEY)
+    data = review_session(request)
     if not data or data.get("until", 0) < time.time() or "products" not in data:
         return None
     products = [_SessionProduct(pk, name) for pk, name in data["products"]]
@@ -249,7 +306,7 @@ def delete(request):
         return _state_page(request, "session_ended", 404)
     language = _language(request, invitation)
     services.review_delete_by_evaluator(invitation_id=invitation.pk)
-    request.session.pop(SESSION_KEY, None)
+    keep_review_session(request, None)
     return _state_page(request, "deleted", 200, language)
 
 

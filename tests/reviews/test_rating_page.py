@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import time
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -405,20 +407,102 @@ def test_it_speaks_the_invitations_language_and_offers_a_switch(client, shop):
     assert "How do you rate your purchase" in client.get(RATE).content.decode()
 
 
-def test_it_stores_a_first_submission_with_the_session_read_and_one_statement(client, invitation):
-    """R13, R17 (issue 12): the POST reads the review session, which carries the form's
-    products, and makes the one call that checks the link and stores the pending reviews; no
-    other query, and the screening is left to the worker."""
+def test_it_stores_a_first_submission_with_one_statement_r13_r17(client, invitation):
+    """R13, R17 (issue 12): the POST's review session is the signed cookie, which carries the
+    form's products, so it makes the one call that checks the link and stores the pending
+    reviews and no other query; the screening is left to the worker."""
     open_session(client, invitation)
     product = product_of(invitation)
     data = {"merchant_rating": "4", f"product_{product.pk}_rating": "5"}
     with CaptureQueriesContext(connection) as queries:
         response = client.post(RATE, data)
     statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 2, statements  # the test's transaction adds a savepoint
-    assert "django_session" in statements[0] and "reviews_receive(" in statements[1]
+    assert len(statements) == 1 and "reviews_receive(" in statements[0], statements
     assert response.status_code == 303
     assert set(reviews_of(invitation).values_list("kind", "status")) == {
         ("merchant", "pending"),
         ("product", "pending"),
     }
+
+
+def _tampered(value: str) -> str:
+    head, sep, signature = value.rpartition(":")
+    return f"{head}{sep}{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+
+
+def test_it_keeps_the_review_session_in_a_signed_cookie_without_the_token_au_4(client, invitation):
+    """AU-4, TI-4: opening a link sets one HttpOnly, SameSite=Lax cookie for ``/r/`` only,
+    valid two hours, holding the invitation's id and the form's products but not the token; no
+    database session is created for an evaluator."""
+    from django.contrib.sessions.models import Session
+    from django.core import signing
+
+    sessions_before = Session.objects.count()
+    response = open_session(client, invitation)
+    cookie = response.cookies["review"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/r/"
+    assert cookie["max-age"] == 7200
+    assert "sessionid" not in response.cookies
+    assert Session.objects.count() == sessions_before
+    token = tokens.token_for(invitation.token_nonce)
+    assert token not in cookie.value and invitation.token_nonce not in cookie.value
+    data = signing.loads(cookie.value, salt="reviews.review-session")
+    product = product_of(invitation)
+    assert data["id"] == invitation.pk and data["products"] == [[product.pk, product.name]]
+    assert token not in repr(data)
+
+
+def test_it_refuses_an_altered_or_outdated_review_session_and_stores_nothing_au_3(
+    client, invitation, other_invitation
+):
+    """AU-3, R4: a cookie whose signature does not match (altered, or signed with another key)
+    or whose two hours are over opens nothing: the form and the POST answer "session ended"
+    and nothing is stored for either link."""
+    from django.core import signing
+
+    response = open_session(client, invitation)
+    genuine = response.cookies["review"].value
+    forged_for_other = signing.dumps(
+        {"id": other_invitation.pk, "until": time.time() + 3600},
+        key="not-the-secret-key",
+        salt="reviews.review-session",
+        compress=True,
+    )
+    outdated = signing.dumps(
+        {"id": invitation.pk, "until": time.time() - 1}, salt="reviews.review-session"
+    )
+    for value in (_tampered(genuine), forged_for_other, outdated, "garbage"):
+        client.cookies["review"] = value
+        assert client.get(RATE).status_code == 404
+        assert client.post(RATE, {"merchant_rating": "5"}).status_code == 404
+    assert not reviews_of(invitation).exists() and not reviews_of(other_invitation).exists()
+
+
+def test_it_leaves_a_large_orders_products_out_of_the_cookie_and_still_takes_them_r13(
+    client, invitation, shop
+):
+    """R13: an order whose product names would not fit a browser's 4 KB cookie gets a review
+    session without them; the form and the POST read them from the order."""
+    products = [
+        factories.ProductFactory(shop=shop, name=f"Trail shoe {uuid.uuid4().hex}{uuid.uuid4().hex}")
+        for n in range(120)
+    ]
+    for product in products:
+        factories.OrderItemFactory(shop=shop, order=invitation.order, product=product)
+    response = open_session(client, invitation)
+    assert len(response.cookies["review"].OutputString()) < 4096
+    last = products[-1]
+    assert last.name in client.get(RATE).content.decode()
+    data = {"merchant_rating": "4", f"product_{last.pk}_rating": "2"}
+    assert client.post(RATE, data).status_code == 303
+    assert reviews_of(invitation).get(product=last).rating == 2
+
+
+def test_it_ends_the_review_session_when_the_review_is_deleted_r16(client, invitation):
+    """R16: after the evaluator deletes the review, the cookie is cleared and the form is gone."""
+    open_session(client, invitation)
+    submit(client, invitation)
+    response = client.post(reverse("reviews:delete"))
+    assert response.status_code == 200
+    assert response.cookies["review"]["max-age"] == 0
+    assert client.get(RATE).status_code == 404
