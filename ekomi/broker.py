@@ -16,7 +16,7 @@ explicitly chosen transport would lose.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import cache, cached_property
+from functools import cached_property
 
 from kombu.transport import redis
 
@@ -40,26 +40,29 @@ def redis_client():
 
     For the few lists the platform keeps beside the broker's queues (``reviews.screening``);
     one client per broker URL, with the broker's socket timeouts, so a hung Redis fails fast.
+    Called on every rating submission: it reads the broker URL and nothing else when the
+    client exists.
     """
     from ekomi.celery import app
 
     url = app.conf.broker_url or ""
-    if not url.startswith(("redis://", "rediss://")):
-        return None
-    options = app.conf.broker_transport_options or {}
-    tls = app.conf.broker_use_ssl if url.startswith("rediss://") else None
-    return _client(
-        url,
-        options.get("socket_timeout"),
-        options.get("socket_connect_timeout"),
-        tuple(sorted(tls.items())) if isinstance(tls, dict) else (),
-    )
+    client = _clients.get(url)
+    if client is None and url.startswith(("redis://", "rediss://")):
+        client = _clients[url] = _client(app, url)
+    return client
 
 
-@cache
-def _client(url: str, timeout, connect_timeout, tls: tuple):
+_clients: dict = {}
+
+
+def _client(app, url: str):
     import redis as redis_py
 
+    options = app.conf.broker_transport_options or {}
+    tls = app.conf.broker_use_ssl if url.startswith("rediss://") else None
     return redis_py.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=connect_timeout, **dict(tls)
+        url,
+        socket_timeout=options.get("socket_timeout"),
+        socket_connect_timeout=options.get("socket_connect_timeout"),
+        **(tls if isinstance(tls, dict) else {}),
     )
