@@ -33,7 +33,7 @@ from ekomi.ratelimit import client_ip, limit_exceeded
 from invitations.models import Invitation
 from invitations.selectors import invitation_for_token
 from reviews import services, services_submission
-from reviews.forms import RatingForm, VisitorReviewForm
+from reviews.forms import RatingForm, VisitorReviewForm, quick_submission
 from reviews.models import Review
 
 REVIEW_COOKIE = "review"
@@ -220,12 +220,12 @@ def _receive_first(request):
     if not data or data.get("until", 0) < time.time() or "products" not in data:
         return None
     products = [_SessionProduct(pk, name) for pk, name in data["products"]]
-    form = RatingForm(request.POST, request.FILES, products=products)
-    if not form.is_valid():
+    submission = quick_submission(request.POST, request.FILES, products=products)
+    if submission is None:
         return None
     try:
         services_submission.review_receive(
-            invitation_id=data["id"], submission=form.submission(), client_ip=client_ip(request)
+            invitation_id=data["id"], submission=submission, client_ip=client_ip(request)
         )
     except services.ReviewError:
         return None
