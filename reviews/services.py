@@ -192,15 +192,20 @@ def _new_review(
     original = review.comment
     review_decide(review, now=now, memo=memo)
     review.save()
-    ReviewVersion.objects.create(
+    first_version(review, original)
+    return review
+
+
+def first_version(review: Review, comment: str) -> ReviewVersion:
+    """Version 1 of a new review: its stars and the text as submitted (R15)."""
+    return ReviewVersion.objects.create(
         company_id=review.company_id,
-        shop=invitation.shop,
+        shop=review.shop,
         review=review,
         version=1,
         rating=review.rating,
-        comment=original,
+        comment=comment,
     )
-    return review
 
 
 def _attach_media(review: Review, media: tuple[CleanMedia, ...]) -> None:

@@ -45,6 +45,7 @@ from reviews.services import (
     _announce,
     _attach_media,
     clean_display_text,
+    first_version,
     review_decide,
     submitted_from,
 )
@@ -148,14 +149,7 @@ def _receive_portable(invitation_id: int, wanted: list, submission: Submission, 
                     status=Review.Status.PENDING,
                     submitted_at=now,
                 )
-                ReviewVersion.objects.create(
-                    company_id=invitation.company_id,
-                    shop=invitation.shop,
-                    review=review,
-                    version=1,
-                    rating=review.rating,
-                    comment=rating.comment.strip(),
-                )
+                first_version(review, rating.comment.strip())
                 stored.append(review.pk)
             Invitation.objects.filter(pk=invitation_id).update(
                 status=Invitation.Status.RATED, used_at=now, updated_at=now
