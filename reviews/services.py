@@ -155,16 +155,24 @@ def review_decide(review: Review, *, now, memo: dict | None = None) -> checks.Te
     return result
 
 
+def link_closed(invitation: Invitation, now) -> LinkNotUsable | None:
+    """Why a rating link takes nothing any more (R9, R30), or None while it is open; its shop
+    and company loaded with it."""
+    if now >= invitation.expires_at or invitation.status == Invitation.Status.EXPIRED:
+        return LinkNotUsable("expired")
+    if invitation.shop.ratings_stopped or not invitation.shop.is_public:
+        return LinkNotUsable("ratings stopped")
+    return None
+
+
 def _lock_open_invitation(invitation_id: int, now) -> Invitation:
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("shop", "shop__company")
         .get(pk=invitation_id)
     )
-    if now >= invitation.expires_at or invitation.status == Invitation.Status.EXPIRED:
-        raise LinkNotUsable("expired")
-    if invitation.shop.ratings_stopped or not invitation.shop.is_public:
-        raise LinkNotUsable("ratings stopped")
+    if closed := link_closed(invitation, now):
+        raise closed
     return invitation
 
 

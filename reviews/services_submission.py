@@ -40,12 +40,12 @@ from invitations.models import Invitation, OrderItem
 from reviews.models import Review, ReviewMedia, ReviewVersion
 from reviews.services import (
     AlreadySubmitted,
-    LinkNotUsable,
     Submission,
     _announce,
     _attach_media,
     clean_display_text,
     first_version,
+    link_closed,
     review_decide,
     submitted_from,
 )
@@ -80,11 +80,7 @@ def _refusal(invitation_id: int, now) -> Exception:
         .select_related("shop", "shop__company")
         .get(pk=invitation_id)
     )
-    if now >= invitation.expires_at or invitation.status == Invitation.Status.EXPIRED:
-        return LinkNotUsable("expired")
-    if invitation.shop.ratings_stopped or not invitation.shop.is_public:
-        return LinkNotUsable("ratings stopped")
-    return AlreadySubmitted()
+    return link_closed(invitation, now) or AlreadySubmitted()
 
 
 def _receive_statement(invitation_id: int, wanted: list, submission: Submission, now) -> list:
@@ -118,13 +114,10 @@ def _receive_portable(invitation_id: int, wanted: list, submission: Submission, 
         )
         if (
             invitation is None
-            or now >= invitation.expires_at
-            or invitation.status == Invitation.Status.EXPIRED
-            or invitation.shop.ratings_stopped
-            or not invitation.shop.is_public
+            or link_closed(invitation, now)
             or Review.objects.unscoped().filter(invitation_id=invitation_id).exists()
         ):
-            return []
+            return []  # ``_refusal`` says why
         with tenant_scope(invitation.company_id):
             ordered = set(
                 OrderItem.objects.filter(order_id=invitation.order_id).values_list(
@@ -210,30 +203,30 @@ def screening_queue(invitation_id: int, network: str | None) -> None:
     from ekomi.broker import redis_client
     from reviews.tasks import screen_submission, screen_waiting_submissions
 
+    def screen_here():
+        review_screen_submission(invitation_id=invitation_id, network=network)
+
     client = redis_client()
     if client is None:
-        _publish(screen_submission, [invitation_id, network], invitation_id, network)
+        _publish(screen_submission, [invitation_id, network], inline=screen_here)
         return
     try:
         waiting = client.rpush(settings.REVIEW_SCREENING_LIST, f"{invitation_id} {network or ''}")
     except RedisError:
         logger.warning("screening of invitation %s runs inline: no broker", invitation_id)
-        review_screen_submission(invitation_id=invitation_id, network=network)
+        screen_here()
         return
     if waiting % SCREENING_BATCH == 1:  # the list was empty, or a batch more came: wake one
-        _publish(screen_waiting_submissions, [], None, None)
+        _publish(screen_waiting_submissions, [], inline=reviews_screen_waiting)
 
 
-def _publish(task, args: list, invitation_id: int | None, network: str | None) -> None:
+def _publish(task, args: list, *, inline) -> None:
+    """Publish ``task``; without a reachable broker, run ``inline`` here instead."""
     try:
         task.apply_async(args=args, retry=False)
     except BrokerUnavailable:
-        if invitation_id is None:
-            logger.warning("waiting submissions are screened inline: no broker")
-            reviews_screen_waiting()
-        else:
-            logger.warning("screening of invitation %s runs inline: no broker", invitation_id)
-            review_screen_submission(invitation_id=invitation_id, network=network)
+        logger.warning("%s runs inline: no broker", task.name)
+        inline()
 
 
 def reviews_screen_waiting(
@@ -258,8 +251,8 @@ def reviews_screen_waiting(
         items = client.lpop(settings.REVIEW_SCREENING_LIST, batch)
         if not items:
             break
-        if len(items) == batch:
-            _publish(screen_waiting_submissions, [], None, None)
+        if len(items) == batch:  # without a broker, this run goes on and the backstop follows
+            _publish(screen_waiting_submissions, [], inline=lambda: None)
         for item in items:
             invitation_id, _, network = item.decode().partition(" ")
             try:
