@@ -2,7 +2,9 @@
 
 - ``POST /api/v1/orders``: orders/s committed with their invitations, vs ``COPY`` of the same rows;
 - the nightly recompute of every shop, vs one raw ``GROUP BY`` over the same reviews;
-- certificate page, widget.js and seal.svg at the origin with caches cold, vs a bare "ok" view.
+- certificate page, widget.js and seal.svg at the origin with caches cold, vs a bare "ok" view,
+  beside a reference with no target: the "ok" view plus one indexed read (the floor of any page
+  that reads the database).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ PUBLIC_SURFACES = {
     "widget.js": "/c/{slug}/widget.js",
     "seal.svg": "/c/{slug}/seal.svg",
 }
+ONE_ROW = "/_bench/one-row/{slug}"  # bench/urls.py
 
 
 @dataclass(frozen=True)
@@ -251,15 +254,33 @@ def public_figures(plan: Plan, *, base: str) -> list[Figure]:
                         connections=plan.connections)  # fmt: skip
 
     baseline: list[load.LoadResult] = []
+    one_row: list[load.LoadResult] = []
     surfaces: dict[str, list[load.LoadResult]] = {name: [] for name in PUBLIC_SURFACES}
     for _run in range(plan.runs):
         baseline.append(measure(["/_bench/ok"]))
+        one_row.append(measure(_surface_paths(ONE_ROW, plan.shops)))
         for name, template in PUBLIC_SURFACES.items():
             surfaces[name].append(measure(_surface_paths(template, plan.shops)))
-    figures = []
+    figures = [one_row_figure(one_row, baseline)]
     for name, results in surfaces.items():
         figures += _surface_figures(name, results, baseline)
     return figures
+
+
+def one_row_figure(results, baseline) -> Figure:
+    """What one database read costs at the origin, in the unit of the surfaces' ratios: a page
+    that reads anything can reach at most this ratio, however little else it does."""
+    return Figure(
+        name="reference: 'ok' + one indexed read",
+        unit="req/s",
+        samples=[r.requests_per_second for r in results],
+        baseline_samples=[r.requests_per_second for r in baseline],
+        target=None,
+        higher_is_better=True,
+        note="a bare view reading a shop's name by its slug (bench/urls.py), same gunicorn; "
+        "no target: the floor the origin figures are read against",
+        extra={"errors": [r.errors for r in results], "requests": [r.requests for r in results]},
+    )
 
 
 def _surface_figures(name: str, results, baseline) -> list[Figure]:

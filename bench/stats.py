@@ -20,15 +20,17 @@ class Figure:
     """One measured figure and its baseline; ``higher_is_better`` says how the ratio reads.
 
     For a rate (requests/s, orders/s) the ratio is figure / baseline and must be >= target; for
-    a duration (seconds) it is figure / baseline and must be <= target. A figure that could not
-    be measured (a missing tool) has no samples and says why in ``skipped``.
+    a duration (seconds) it is figure / baseline and must be <= target. A figure with no target
+    (``None``) is a reference measured beside the others to read them by, with no verdict. A
+    figure that could not be measured (a missing tool) has no samples and says why in
+    ``skipped``.
     """
 
     name: str
     unit: str
     samples: list[float]
     baseline_samples: list[float]
-    target: float
+    target: float | None
     higher_is_better: bool
     note: str = ""
     extra: dict = field(default_factory=dict)
@@ -55,7 +57,7 @@ class Figure:
     @property
     def passed(self) -> bool | None:
         ratio = self.ratio
-        if ratio is None:
+        if ratio is None or self.target is None:
             return None
         return ratio >= self.target if self.higher_is_better else ratio <= self.target
 
@@ -71,12 +73,20 @@ class Figure:
             "baseline_median": self.baseline_median,
             "ratio": self.ratio,
             "target": self.target,
-            "target_reads": (">=" if self.higher_is_better else "<=") + f" {self.target} x",
+            "target_reads": _target_reads(self, ascii_only=True),
             "pass": self.passed,
             "note": self.note,
             **({"extra": self.extra} if self.extra else {}),
             **({"skipped": self.skipped} if self.skipped else {}),
         }
+
+
+def _target_reads(figure: Figure, *, ascii_only: bool = False) -> str:
+    if figure.target is None:
+        return "reference"
+    if ascii_only:
+        return (">=" if figure.higher_is_better else "<=") + f" {figure.target} x"
+    return ("≥ " if figure.higher_is_better else "≤ ") + f"{figure.target}×"
 
 
 def _num(value: float | None) -> str:
@@ -94,6 +104,8 @@ def table(figures: list[Figure]) -> str:
     for fig in figures:
         ratio = fig.ratio
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[fig.passed]
+        if fig.target is None:
+            verdict = "-"
         if fig.skipped:
             verdict = f"SKIPPED: {fig.skipped}"
         rows.append(
@@ -104,7 +116,7 @@ def table(figures: list[Figure]) -> str:
                 f"{_num(min(fig.samples))}-{_num(max(fig.samples))}" if fig.samples else "-",
                 _num(fig.baseline_median),
                 "n/a" if ratio is None else f"{ratio:.3f}",
-                ("≥ " if fig.higher_is_better else "≤ ") + f"{fig.target}×",
+                _target_reads(fig),
                 verdict,
             )
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from bench import db, load
 from bench.stats import Figure, table, write_json
@@ -72,6 +73,32 @@ def test_it_writes_json_with_every_field_of_every_figure(tmp_path):
     assert first["ratio"] == pytest.approx(200 / 600)
     assert first["pass"] is True and first["target_reads"] == ">= 0.25 x"
     assert second["pass"] is True and second["target_reads"] == "<= 2.0 x"
+
+
+def test_it_prints_a_reference_figure_with_its_ratio_and_no_verdict(tmp_path):
+    """Issue 12: the origin's reference row (the "ok" view plus one read) carries a ratio that
+    the surfaces are read against, but no target and so neither PASS nor FAIL."""
+    reference = Figure("one row", "req/s", [600.0, 700.0, 650.0], [1000.0], target=None,
+                       higher_is_better=True)  # fmt: skip
+
+    assert reference.ratio == pytest.approx(0.65)
+    assert reference.passed is None
+    row = table([reference]).splitlines()[2].split()
+    assert row[-3:] == ["0.650", "reference", "-"]
+    figure = json.loads(write_json([reference], meta={}, directory=tmp_path).read_text())
+    assert figure["figures"][0]["target_reads"] == "reference"
+    assert figure["figures"][0]["pass"] is None
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF="bench.urls")
+def test_it_serves_the_reference_view_one_shops_name_by_its_slug(client, shop):
+    """Issue 12: ``/_bench/one-row/<slug>`` reads one row; an unknown slug is a 404."""
+    response = client.get(f"/_bench/one-row/{shop.slug}")
+
+    assert response.status_code == 200
+    assert response.content.decode() == shop.name
+    assert client.get("/_bench/one-row/no-such-shop").status_code == 404
 
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8000
