@@ -279,12 +279,12 @@ def one_row_figure(results, baseline) -> Figure:
         higher_is_better=True,
         note="a bare view reading a shop's name by its slug (bench/urls.py), same gunicorn; "
         "no target: the floor the origin figures are read against",
-        extra={"errors": [r.errors for r in results], "requests": [r.requests for r in results]},
+        extra=load.counts(results),
     )
 
 
 def _surface_figures(name: str, results, baseline) -> list[Figure]:
-    errors = {"errors": [r.errors for r in results], "requests": [r.requests for r in results]}
+    errors = load.counts(results)
     note = (
         "origin, caches cold (DummyCache), gunicorn 3 workers x 2 threads; baseline: bare 'ok' view"
     )

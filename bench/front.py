@@ -210,8 +210,7 @@ def front_figures(*, origin: str, shops: int, runs: int, seconds: float, connect
 def _figures(name: str, measured, baseline) -> list[Figure]:
     results = [result for result, _ in measured]
     extra = {
-        "errors": [r.errors for r in results],
-        "requests": [r.requests for r in results],
+        **load.counts(results),
         "cache": [counts for _, counts in measured],
         "hit_share": [hit_share(counts) for _, counts in measured],
     }

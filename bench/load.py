@@ -31,6 +31,11 @@ class LoadResult:
     errors: int
 
 
+def counts(results: list[LoadResult]) -> dict[str, list[int]]:
+    """Each run's requests and errors, as a figure's JSON carries them beside its rates."""
+    return {"errors": [r.errors for r in results], "requests": [r.requests for r in results]}
+
+
 def run(*, base: str, paths: list[str], seconds: float, connections: int = 4) -> LoadResult:
     if shutil.which("wrk"):
         return _wrk(base=base, paths=paths, seconds=seconds, connections=connections)
