@@ -8,10 +8,11 @@ stored, and the link keeps working as long as there is something left to erase.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 ERASURE_SALT = "privacy.erasure"
 
@@ -44,7 +45,24 @@ def erasure_url(*, invitation=None, review=None) -> str:
         )
     else:
         raise ValueError("an erasure link names an invitation or a review")
-    return settings.SITE_URL + reverse("privacy:erase", args=[token])
+    return settings.SITE_URL + erase_path(token)
+
+
+_MARK = "0token0"
+
+
+def erase_path(token: str) -> str:
+    """``reverse("privacy:erase", args=[token])`` for a signed token (URL-safe base64 and
+    colons, which the path takes as they are), without resolving the pattern for every email
+    of a batch: the path around the token is reversed once per URLconf and script prefix."""
+    before, after = _around_token(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return f"{before}{token}{after}"
+
+
+@lru_cache(maxsize=16)
+def _around_token(urlconf: str, script_prefix: str) -> tuple[str, str]:
+    before, _, after = reverse("privacy:erase", args=[_MARK], urlconf=urlconf).rpartition(_MARK)
+    return before, after
 
 
 def erasure_target(token: str) -> ErasureTarget | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import re
 import sys
+import time
 from email import policy as email_policy
 from email.utils import formatdate, make_msgid
 from functools import lru_cache
@@ -45,6 +46,13 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _SIMPLE_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 _MAX_LINE = 78  # email.policy.compat32.max_line_length
 PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")
+# A display name of dot-free atoms and single spaces, quoted or not, before a plain address: what
+# sanitize_address writes back as "name <address>" (unquoted: nothing in it needs quoting) when
+# the name is short enough not to be folded.
+NAMED_ADDRESS = re.compile(
+    rf'(?P<q>"?)(?P<name>{_ATOM}(?: {_ATOM})*)(?P=q) <(?P<address>{PLAIN_ADDRESS.pattern})>'
+)
+_NAME_UNFOLDED = 60  # sanitize_address folds a longer name (email.header, 76 columns)
 
 
 class MessageWriter:
@@ -113,16 +121,27 @@ def stored_value(name: str, value) -> str:
 
 
 def envelope_address(address: str | tuple[str, str], encoding: str) -> str:
-    """``sanitize_address(address, encoding)``; a plain ASCII address is returned as it is, as
-    that function would, without parsing it."""
-    match = PLAIN_ADDRESS.fullmatch(address) if type(address) is str else None
-    if match is not None:
-        try:
-            if punycode(match.group(1)) == match.group(1):
-                return address
-        except UnicodeError:
-            pass  # sanitize_address raises it
+    """``sanitize_address(address, encoding)``; a plain ASCII address is returned as it is, and
+    a short ASCII name before one as "name <address>", as that function would, without parsing
+    them (the sender's name changes with the shop, so a cache of them misses in a batch that
+    spans many shops)."""
+    if type(address) is not str:
+        return _sanitized(address, encoding)
+    if (match := PLAIN_ADDRESS.fullmatch(address)) is not None:
+        if _ascii_domain(match.group(1)):
+            return address
+    elif (named := NAMED_ADDRESS.fullmatch(address)) is not None:
+        name, plain = named.group("name", "address")
+        if len(name) <= _NAME_UNFOLDED and _ascii_domain(plain.rpartition("@")[2]):
+            return f"{name} <{plain}>"
     return _sanitized(address, encoding)
+
+
+def _ascii_domain(domain: str) -> bool:
+    try:
+        return punycode(domain) == domain
+    except UnicodeError:
+        return False  # sanitize_address raises it
 
 
 @lru_cache(maxsize=1024)
@@ -159,11 +178,26 @@ def _headers(message: EmailMessage) -> list[tuple[str, str]]:
         headers.append(("To", ", ".join(str(address) for address in message.to)))
     names = {name.lower() for name in message.extra_headers}
     if "date" not in names:
-        headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
+        headers.append(("Date", date_now(localtime=settings.EMAIL_USE_LOCALTIME)))
     if "message-id" not in names:
         headers.append(("Message-ID", make_msgid(domain=DNS_NAME)))
     headers += list(message.extra_headers.items())
     return [(name, stored_value(name, value)) for name, value in headers]
+
+
+_last_date: tuple[tuple[int, bool], str] = ((-1, False), "")
+
+
+def date_now(*, localtime: bool) -> str:
+    """``formatdate(localtime=localtime)``: it writes whole seconds, so the emails of one second
+    share one formatted value."""
+    global _last_date
+    key = (int(time.time()), localtime)
+    last_key, value = _last_date
+    if key != last_key:
+        value = formatdate(key[0], localtime=localtime)
+        _last_date = (key, value)
+    return value
 
 
 _PART_HEADERS: dict[tuple[str, str], bytes] = {}

@@ -198,6 +198,9 @@ def test_it_folds_and_stores_headers_as_the_email_package_does():
         "jörg@exämple.de",
         "Kim <kim@example.com>",
         "Bäckerei via Review platform <reviews@example.com>",
+        "Backerei Kim via Review platform <reviews@example.com>",
+        '"O\'Neil & Sons via Review platform" <reviews@Example.com>',
+        '"Kim. Lee via Review platform" <reviews@example.com>',
         ("Kim", "kim@example.com"),
         "a..b@example.com",
     ],
@@ -205,6 +208,39 @@ def test_it_folds_and_stores_headers_as_the_email_package_does():
 def test_it_gives_the_envelope_addresses_django_gives(address):
     """ID-4: the SMTP envelope (MAIL FROM, RCPT TO) is built from the same addresses as Django's."""
     assert mime.envelope_address(address, "utf-8") == sanitize_address(address, "utf-8")
+
+
+def _sanitize_or_error(address: str):
+    try:
+        return sanitize_address(address, "utf-8")
+    except Exception as exc:  # noqa: BLE001 - compared: the same error, or the same answer
+        return type(exc)
+
+
+def test_it_gives_named_envelope_addresses_as_django_does_around_the_fold():
+    """ID-4 (issue 12): a sender with a display name ("<shop> via <platform>" <address>) takes a
+    fast path; random names, quoted or not, of ASCII and other characters, around the length at
+    which the email package folds a name, give exactly sanitize_address's answer (or its
+    error)."""
+    rnd = random.Random(5322)
+    alphabet = string.ascii_letters + string.digits + "     '&.,\"()<>@:;äé-_!#"
+    domains = ["example.com", "Sub.Example.ORG", "exämple.de", "a" * 70 + ".example.com"]
+    fast = 0
+    for length in [*range(1, 90), *range(90, 200, 9)]:
+        for _ in range(4):
+            name = "".join(rnd.choice(alphabet) for _ in range(length))
+            plain = "".join(rnd.choice(string.ascii_letters + "   '&-") for _ in range(length))
+            for candidate_name in (name, " ".join(name.split()), " ".join(plain.split()), plain):
+                for quoted in (False, True):
+                    shown = f'"{candidate_name}"' if quoted else candidate_name
+                    address = f"{shown} <kim.lee@{rnd.choice(domains)}>"
+                    fast += mime.NAMED_ADDRESS.fullmatch(address) is not None
+                    try:
+                        got = mime.envelope_address(address, "utf-8")
+                    except Exception as exc:  # noqa: BLE001 - as above
+                        got = type(exc)
+                    assert got == _sanitize_or_error(address), address
+    assert fast > 500  # the fast path was taken, not only the slow one
 
 
 def test_it_refuses_an_invalid_address_as_django_does():
@@ -246,3 +282,21 @@ def test_it_sends_over_smtp_what_djangos_backend_sends(varied, settings):
         theirs = django[message_id]
         assert (ours.mail_from, ours.rcpt_tos) == (theirs.mail_from, theirs.rcpt_tos)
         assert normalized(ours.raw) == normalized(theirs.raw)
+
+
+def test_it_dates_each_email_as_formatdate_does_within_and_across_seconds(monkeypatch):
+    """IN-6 (issue 12): the Date header is formatted once a second and shared by that second's
+    emails; at every moment, local or UTC, it is what ``formatdate`` writes for that moment."""
+    from email.utils import formatdate
+
+    moments = [
+        1_700_000_000.0,
+        1_700_000_000.999,
+        1_700_000_001.2,
+        1_711_846_799.5,
+        1_711_846_800.1,
+    ]
+    for moment in moments:
+        for localtime in (False, True, False):
+            monkeypatch.setattr(mime.time, "time", lambda moment=moment: moment)
+            assert mime.date_now(localtime=localtime) == formatdate(moment, localtime=localtime)

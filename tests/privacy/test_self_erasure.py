@@ -176,3 +176,31 @@ def test_it_names_a_company_user_in_the_log_by_id_only(shop, eve, owner):
         actor=owner,
     )
     assert entry.actor_label == f"user {owner.pk}" and owner.email not in entry.actor_label
+
+
+def test_it_builds_the_erasure_path_as_the_url_resolver_does(eve):
+    """GD-1 (issue 12): the erasure link's path is reversed once and reused for every email of a
+    batch; for every kind of token, and under a script prefix, it is exactly what ``reverse``
+    gives, and it resolves to the erasure page."""
+    from django.urls import clear_script_prefix, resolve, reverse, set_script_prefix
+
+    from privacy.tokens import erase_path
+
+    invitation, review = eve
+    tokens = [
+        erasure_token(company_id=invitation.company_id, invitation_id=invitation.pk),
+        erasure_token(
+            company_id=review.company_id, invitation_id=invitation.pk, review_id=review.pk
+        ),
+        erasure_token(company_id=2**40, review_id=2**40 + 1),
+    ]
+    try:
+        for prefix in ("/", "/reviews/"):
+            set_script_prefix(prefix)
+            for token in tokens:
+                assert erase_path(token) == reverse("privacy:erase", args=[token])
+                assert erase_path(token).startswith(f"{prefix}privacy/erase/")
+    finally:
+        clear_script_prefix()
+    assert resolve(erase_path(tokens[0])).url_name == "erase"
+    assert erasure_url(invitation=invitation).endswith(erase_path(tokens[0]))
