@@ -83,7 +83,8 @@ def _measure(args, plan, scale: seed.Scale, submissions: int) -> list:
     wanted = set(args.only or FIGURE_GROUPS)
     results = _database_figures(args, plan, wanted)
     if wanted & {"ingest", "origin"}:
-        with server.gunicorn(dbname=args.db_name) as base:
+        # A connection per request: wrk's kept-alive connections would stay on one worker.
+        with server.gunicorn(dbname=args.db_name, keepalive=False) as base:
             if "ingest" in wanted:
                 results.append(figures.ingest_figure(plan, base=base, per=scale.products_per_shop))
             if "origin" in wanted:

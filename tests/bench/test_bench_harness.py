@@ -205,3 +205,42 @@ def test_it_fails_the_run_when_a_figure_could_not_be_measured(capsys):
     with pytest.raises(SystemExit, match=r"1 figure\(s\) could not be measured: emails FAILED"):
         check_measured([measured, broken])
     capsys.readouterr()
+
+
+def _two_requests_on_one_connection(base: str) -> tuple[str | None, bytes]:
+    """The first answer's Connection header, and what a second request on the same socket reads
+    (b"" when the server closed it after the first)."""
+    import socket
+    import urllib.parse
+
+    port = urllib.parse.urlsplit(base).port
+    request = b"GET /_bench/ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        sock.sendall(request)
+        header = None
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "connection":
+                header = value.strip().lower()
+        assert reader.read(2) == b"ok"
+        try:
+            sock.sendall(request)
+            second = reader.readline()
+        except OSError:  # reset: closed too
+            second = b""
+        return header, second
+
+
+def test_it_opens_a_connection_per_request_at_the_origin_so_the_load_spreads_over_workers():
+    """Issue 12: the origin figures' gunicorn closes each connection after its answer, so wrk's
+    connections cannot stay with whichever worker accepted them first (the "ok" view measured
+    one core's worth or two by chance); the production-like gunicorn keeps them alive."""
+    from bench import server
+
+    with server.gunicorn(dbname="ekomi_bench_unused", keepalive=False) as base:
+        assert _two_requests_on_one_connection(base) == ("close", b"")
+    with server.gunicorn(dbname="ekomi_bench_unused") as base:
+        header, second = _two_requests_on_one_connection(base)
+        assert header != "close"
+        assert second.startswith(b"HTTP/1.1 200")
